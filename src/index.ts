@@ -1,0 +1,10 @@
+import { handleFetch } from "./api/router";
+import type { TrackerEnv } from "./config";
+import { runScheduled } from "./ingest/tick";
+
+export default {
+  fetch: handleFetch,
+  async scheduled(controller, env) {
+    await runScheduled(env, controller.scheduledTime);
+  },
+} satisfies ExportedHandler<TrackerEnv>;

@@ -1,0 +1,60 @@
+import { UpstreamError, type SourceContext } from "./types";
+
+/**
+ * GET a JSON document from an upstream. Any network error, non-2xx status or
+ * unparseable body becomes an UpstreamError carrying the upstream's own error
+ * text when it sent one ({"error": "..."}).
+ */
+export async function getJson(
+  ctx: SourceContext,
+  source: string,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await ctx.fetch(url, { headers: { accept: "application/json", ...headers } });
+  } catch (err) {
+    throw new UpstreamError(source, `request failed: ${errorText(err)}`);
+  }
+  const body = await response.text().catch((err) => {
+    throw new UpstreamError(source, `reading the body failed: ${errorText(err)}`, response.status);
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const detail = isRecord(parsed) && parsed.error !== undefined ? `: ${String(parsed.error)}` : "";
+    const what = response.status === 429 ? "rate limited (429)" : `HTTP ${response.status}`;
+    throw new UpstreamError(source, `${what}${detail}`, response.status);
+  }
+  if (parsed === undefined) {
+    throw new UpstreamError(source, "response is not JSON", response.status);
+  }
+  return parsed;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A JSON number as is; anything else (strings included) is no number. */
+export function jsonNumber(value: unknown): number | undefined {
+  return typeof value === "number" ? value : undefined;
+}
+
+/** A JSON number or a decimal string ("123.45", as most exchanges send). */
+export function decimal(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) {
+    return Number(value);
+  }
+  return undefined;
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,32 @@
+/** Source metadata (pair catalogues), one JSON document per source. */
+
+export async function loadCatalog(db: D1Database, source: string): Promise<Record<string, unknown> | undefined> {
+  const row = await db
+    .prepare("SELECT catalog FROM source_catalogs WHERE source = ?1")
+    .bind(source)
+    .first<{ catalog: string }>();
+  return row ? (JSON.parse(row.catalog) as Record<string, unknown>) : undefined;
+}
+
+export async function catalogAge(db: D1Database, source: string): Promise<number | undefined> {
+  const row = await db
+    .prepare("SELECT fetched_at FROM source_catalogs WHERE source = ?1")
+    .bind(source)
+    .first<{ fetched_at: number }>();
+  return row?.fetched_at;
+}
+
+export async function saveCatalog(
+  db: D1Database,
+  source: string,
+  catalog: Record<string, unknown>,
+  fetchedAt: number,
+): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO source_catalogs (source, fetched_at, catalog) VALUES (?1, ?2, ?3)
+       ON CONFLICT (source) DO UPDATE SET fetched_at = excluded.fetched_at, catalog = excluded.catalog`,
+    )
+    .bind(source, fetchedAt, JSON.stringify(catalog))
+    .run();
+}

@@ -1,0 +1,208 @@
+/**
+ * Every write of the tracker: a tick's points, the fold of the rank aggregates,
+ * and the purge of old points.
+ *
+ * Rank reads per-metric sums (n, s1, s2 shifted by K = metrics.shift) instead
+ * of scanning points. The sums cover exactly the points with lo < ts <= hi
+ * (tracker_state). Rather than updating every metric row on every tick (one
+ * more row written per point), a fold moves (lo, hi] forward every
+ * FOLD_INTERVAL_MS; readers correct the sums with the few raw points between
+ * the fold and their own window (see queries.ts).
+ */
+import type { Point } from "../ingest/aggregate";
+import { MINUTE_MS, WINDOW_MS } from "./window";
+
+export const FOLD_INTERVAL_MS = 10 * MINUTE_MS;
+/** Each metric is rebuilt exactly (two-pass, re-shifted to its mean) once a day. */
+export const REBUILD_PERIOD_FOLDS = WINDOW_MS / FOLD_INTERVAL_MS;
+/** Extra rebuilds of metrics whose shift drifted far from their mean, per fold. */
+const MAX_DRIFT_REBUILDS = 64;
+
+export interface StoredTick {
+  ts: number;
+  storedAt: number;
+  markets: number;
+  points: readonly Point[];
+}
+
+export interface TrackerState {
+  lo: number;
+  hi: number;
+  version: number;
+  last_tick: number | null;
+  last_tick_stored_at: number | null;
+}
+
+export interface WriteCost {
+  statements: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+export class DuplicateTickError extends Error {
+  constructor(readonly ts: number) {
+    super(`tick ${new Date(ts).toISOString()} is already stored`);
+    this.name = "DuplicateTickError";
+  }
+}
+
+export function cost(results: readonly D1Result[]): WriteCost {
+  return {
+    statements: results.length,
+    rowsRead: results.reduce((sum, result) => sum + (result.meta.rows_read ?? 0), 0),
+    rowsWritten: results.reduce((sum, result) => sum + (result.meta.rows_written ?? 0), 0),
+  };
+}
+
+export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
+  const state = await db
+    .prepare("SELECT lo, hi, version, last_tick, last_tick_stored_at FROM tracker_state WHERE id = 1")
+    .first<TrackerState>();
+  if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
+  return state;
+}
+
+export async function tickExists(db: D1Database, ts: number): Promise<boolean> {
+  return (await db.prepare("SELECT 1 FROM ticks WHERE ts = ?1").bind(ts).first()) !== null;
+}
+
+/**
+ * Store a tick in one transaction of five statements, whatever its size: the
+ * points travel as one JSON parameter (D1 allows 100 bound parameters per
+ * statement, a tick has thousands of points). A tick already stored makes the
+ * ticks insert fail, which rolls the whole batch back: DuplicateTickError.
+ */
+export async function insertTick(db: D1Database, tick: StoredTick): Promise<WriteCost> {
+  const payload = JSON.stringify(tick.points.map((point) => [point.metric_type, point.symbol, point.value]));
+  try {
+    const results = await db.batch([
+      db
+        .prepare("INSERT INTO ticks (ts, stored_at, markets, points) VALUES (?1, ?2, ?3, ?4)")
+        .bind(tick.ts, tick.storedAt, tick.markets, tick.points.length),
+      // A new metric is shifted by its first value. `WHERE true` lets SQLite
+      // parse ON CONFLICT after a SELECT.
+      db
+        .prepare(
+          `INSERT INTO metrics (metric_type, symbol, shift)
+           SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
+           ON CONFLICT (metric_type, symbol) DO NOTHING`,
+        )
+        .bind(payload),
+      db
+        .prepare(
+          `INSERT INTO points (metric_id, ts, value)
+           SELECT m.id, ?1, j.value ->> 2
+           FROM json_each(?2) j
+           JOIN metrics m ON m.metric_type = j.value ->> 0 AND m.symbol = j.value ->> 1`,
+        )
+        .bind(tick.ts, payload),
+      // A late tick, older than the last fold, goes straight into the sums;
+      // for a tick on time the subquery is empty and nothing is touched.
+      db
+        .prepare(
+          `UPDATE metrics SET n = n + 1, s1 = s1 + (late.value - shift), s2 = s2 + (late.value - shift) * (late.value - shift)
+           FROM (SELECT j.value ->> 0 AS metric_type, j.value ->> 1 AS symbol, j.value ->> 2 AS value
+                 FROM tracker_state s, json_each(?2) j WHERE ?1 > s.lo AND ?1 <= s.hi) late
+           WHERE metrics.metric_type = late.metric_type AND metrics.symbol = late.symbol`,
+        )
+        .bind(tick.ts, payload),
+      db
+        .prepare(
+          `UPDATE tracker_state SET version = version + 1,
+             last_tick = max(coalesce(last_tick, ?1), ?1),
+             last_tick_stored_at = CASE WHEN last_tick IS NULL OR ?1 >= last_tick THEN ?2 ELSE last_tick_stored_at END`,
+        )
+        .bind(tick.ts, tick.storedAt),
+    ]);
+    return cost(results);
+  } catch (err) {
+    if (/UNIQUE constraint failed: ticks\.ts/.test(String(err))) throw new DuplicateTickError(tick.ts);
+    throw err;
+  }
+}
+
+/**
+ * Move the folded range to (upTo - 24 h, upTo]: add the points that entered,
+ * subtract those that left, then rebuild a slice of metrics exactly (each one
+ * once a day, and any whose shift drifted far from its mean) so rounding never
+ * accumulates.
+ */
+export async function fold(db: D1Database, upTo: number): Promise<WriteCost> {
+  const newLo = upTo - WINDOW_MS;
+  const results = await db.batch([
+    db
+      .prepare(
+        `UPDATE metrics SET
+           n = metrics.n + d.dn,
+           s1 = CASE WHEN metrics.n + d.dn = 0 THEN 0.0 ELSE metrics.s1 + d.ds1 END,
+           s2 = CASE WHEN metrics.n + d.dn = 0 THEN 0.0 ELSE metrics.s2 + d.ds2 END
+         FROM (
+           SELECT m.id, sum(r.sign) AS dn, sum(r.sign * (p.value - m.shift)) AS ds1,
+                  sum(r.sign * (p.value - m.shift) * (p.value - m.shift)) AS ds2
+           FROM (
+             SELECT 1 AS sign, max(hi, lo, ?1) AS since, max(hi, ?2) AS until FROM tracker_state
+             UNION ALL
+             SELECT -1, lo, min(max(lo, ?1), hi) FROM tracker_state
+           ) r
+           JOIN metrics m
+           JOIN points p ON p.metric_id = m.id AND p.ts > r.since AND p.ts <= r.until
+           WHERE r.until > r.since
+           GROUP BY m.id
+         ) d
+         WHERE metrics.id = d.id`,
+      )
+      .bind(newLo, upTo),
+    db.prepare("UPDATE tracker_state SET lo = max(lo, ?1), hi = max(hi, ?2)").bind(newLo, upTo),
+    db
+      .prepare(
+        `UPDATE metrics SET shift = x.mean, n = x.n, s1 = x.s1, s2 = x.s2
+         FROM (
+           SELECT c.id, c.mean, count(*) AS n, sum(p.value - c.mean) AS s1,
+                  sum((p.value - c.mean) * (p.value - c.mean)) AS s2
+           FROM (
+             SELECT p.metric_id AS id, avg(p.value) AS mean
+             FROM (
+               SELECT id FROM metrics WHERE id % ?1 = ?2
+               UNION
+               SELECT id FROM (
+                 SELECT id FROM metrics WHERE n > 0 AND s2 - s1 * s1 / n < s2 * 1e-4 LIMIT ?3
+               )
+             ) due
+             JOIN tracker_state s
+             JOIN points p ON p.metric_id = due.id AND p.ts > s.lo AND p.ts <= s.hi
+             GROUP BY p.metric_id
+           ) c
+           JOIN tracker_state s
+           JOIN points p ON p.metric_id = c.id AND p.ts > s.lo AND p.ts <= s.hi
+           GROUP BY c.id
+         ) x
+         WHERE metrics.id = x.id`,
+      )
+      .bind(REBUILD_PERIOD_FOLDS, Math.floor(upTo / FOLD_INTERVAL_MS) % REBUILD_PERIOD_FOLDS, MAX_DRIFT_REBUILDS),
+  ]);
+  return cost(results);
+}
+
+/**
+ * Delete points (and tick records) at or before `cutoff`, never past the
+ * folded range's lower bound, so the sums always describe stored points. The
+ * delete walks the primary key metric by metric: it reads the rows it deletes
+ * plus one per metric, never the whole table. Metrics left with no point go too.
+ */
+export async function purge(db: D1Database, cutoff: number): Promise<WriteCost & { deleted: number }> {
+  const results = await db.batch([
+    db
+      .prepare(
+        `DELETE FROM points
+         WHERE metric_id IN (SELECT id FROM metrics)
+           AND ts <= min(?1, (SELECT lo FROM tracker_state))`,
+      )
+      .bind(cutoff),
+    db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(cutoff),
+    db.prepare(
+      `DELETE FROM metrics
+       WHERE n = 0 AND NOT EXISTS (SELECT 1 FROM points p WHERE p.metric_id = metrics.id)`,
+    ),
+  ]);
+  return { ...cost(results), deleted: results[0]?.meta.changes ?? 0 };
+}

@@ -1,0 +1,105 @@
+import { createScheduledController, waitOnExecutionContext, createExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { vi } from "vitest";
+import worker from "../../src/index";
+import summariesFixture from "../fixtures/cryptowatch/summaries.json";
+import pairsFixture from "../fixtures/cryptowatch/pairs.json";
+import pairsPage2Fixture from "../fixtures/cryptowatch/pairs-page2.json";
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+/** A fixed minute to run ticks at: 2026-11-29T12:00:00Z. */
+export const T0 = Date.UTC(2026, 10, 29, 12, 0, 0);
+
+export const fixtures = {
+  summaries: summariesFixture,
+  pairs: [pairsFixture, pairsPage2Fixture],
+};
+
+type Reply = Response | (() => Response | Promise<Response>);
+
+export interface FakeUpstream {
+  /** Reply to GET /markets/summaries. */
+  summaries: Reply;
+  /** Replies to GET /pairs, page by page (cursor "page2" is the second page...). */
+  pairs: Reply[];
+  requests: Request[];
+}
+
+export const jsonResponse = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+/** Plays Cryptowatch for the Worker's outbound fetch (same isolate). */
+export function fakeCryptowatch(overrides: Partial<Omit<FakeUpstream, "requests">> = {}): FakeUpstream {
+  const upstream: FakeUpstream = {
+    summaries: () => jsonResponse(fixtures.summaries),
+    pairs: fixtures.pairs.map((page) => () => jsonResponse(page)),
+    requests: [],
+    ...overrides,
+  };
+  const reply = async (r: Reply) => (typeof r === "function" ? r() : r.clone());
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    upstream.requests.push(request);
+    const url = new URL(request.url);
+    if (url.pathname === "/markets/summaries") return reply(upstream.summaries);
+    if (url.pathname === "/pairs") {
+      const cursor = url.searchParams.get("cursor");
+      const page = cursor === null ? 0 : Number(cursor.replace("page", "")) - 1;
+      const r = upstream.pairs[page];
+      return r ? reply(r) : jsonResponse({ error: "bad cursor" }, 400);
+    }
+    return jsonResponse({ error: "Route not found" }, 404);
+  });
+  return upstream;
+}
+
+/** Build a /markets/summaries body from { "exchange:pair": [last, volume, volumeQuote] }. */
+export function summariesBody(markets: Record<string, [unknown, unknown, unknown]>) {
+  const result: Record<string, unknown> = {};
+  for (const [key, [last, volume, volumeQuote]] of Object.entries(markets)) {
+    result[key] = { price: { last, high: last, low: last, change: { percentage: 0, absolute: 0 } }, volume, volumeQuote };
+  }
+  return { result, allowance: { cost: 0.015, remaining: 9.9 } };
+}
+
+/** Run the cron handler for the given scheduled time, as Cloudflare would. */
+export async function runCron(scheduledTime: number): Promise<void> {
+  const controller = createScheduledController({ scheduledTime, cron: "* * * * *" });
+  const ctx = createExecutionContext();
+  await worker.scheduled(controller, env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+export async function get(path: string, headers: HeadersInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`http://tracker.test${path}`, { headers }));
+}
+
+export async function getJson<T = any>(path: string): Promise<{ status: number; body: T; response: Response }> {
+  const response = await get(path);
+  return { status: response.status, body: (await response.json()) as T, response };
+}
+
+/** Storage is isolated per test file, not per test: start each test empty. */
+export async function resetDatabase(): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM points"),
+    env.DB.prepare("DELETE FROM metrics"),
+    env.DB.prepare("DELETE FROM ticks"),
+    env.DB.prepare("DELETE FROM source_catalogs"),
+    env.DB.prepare(
+      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, last_tick = NULL, last_tick_stored_at = NULL",
+    ),
+  ]);
+}
+
+export async function count(table: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
+  return row!.n;
+}
+
+/** Freeze "now" for the API (the end of its 24 h window). */
+export function setNow(ms: number) {
+  vi.spyOn(Date, "now").mockReturnValue(ms);
+}
