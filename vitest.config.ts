@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // The tracker logs a structured line per tick; show logs of failing tests only.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
