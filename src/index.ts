@@ -4,7 +4,7 @@ import { runScheduled } from "./ingest/tick";
 
 export default {
   fetch: handleFetch,
-  async scheduled(controller, env) {
+  async scheduled(controller, env, _ctx) {
     await runScheduled(env, controller.scheduledTime);
   },
 } satisfies ExportedHandler<TrackerEnv>;

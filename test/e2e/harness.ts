@@ -1,0 +1,132 @@
+/**
+ * Runs the tracker the way a developer does (`npm start`, i.e. migrations +
+ * wrangler dev) against local HTTP servers playing the upstreams.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type Handler = (request: IncomingMessage, url: URL) => { status?: number; body: unknown } | undefined;
+
+export interface LocalServer {
+  url: string;
+  requests: { method: string; path: string; headers: IncomingMessage["headers"]; body: string }[];
+  close(): Promise<void>;
+}
+
+/** A local HTTP server answering JSON from `handler` (404 JSON when it returns undefined). */
+export async function startServer(handler: Handler): Promise<LocalServer> {
+  const requests: LocalServer["requests"] = [];
+  const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    let body = "";
+    request.on("data", (chunk) => (body += chunk));
+    request.on("end", () => {
+      const url = new URL(request.url ?? "/", "http://localhost");
+      requests.push({ method: request.method ?? "GET", path: url.pathname + url.search, headers: request.headers, body });
+      const reply = handler(request, url) ?? { status: 404, body: { error: "Route not found" } };
+      response.writeHead(reply.status ?? 200, { "content-type": "application/json" });
+      response.end(typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export interface Tracker {
+  url: string;
+  output: () => string;
+  /** Trigger the cron handler, as `curl /__scheduled?cron=*+*+*+*+*` does. */
+  tick(): Promise<void>;
+  get<T = any>(path: string, headers?: Record<string, string>): Promise<{ status: number; body: T; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `npm start -- --port P --persist-to <tmp> --var K:V ...` with AUTO_TICK=0,
+ * in its own process group so that stop() ends wrangler and workerd too.
+ */
+export async function startTracker(options: { vars?: Record<string, string>; env?: Record<string, string> } = {}): Promise<Tracker> {
+  const port = await freePort();
+  const state = mkdtempSync(join(tmpdir(), "tracker-e2e-"));
+  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  const child: ChildProcess = spawn("npm", ["start", "--", "--port", String(port), "--persist-to", state, ...vars], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, AUTO_TICK: "0", ...options.env },
+  });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {}
+          resolve(undefined);
+        }, 5000);
+        child.on("exit", () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      });
+    }
+    rmSync(state, { recursive: true, force: true });
+  };
+
+  // The first wrangler dev start on a fresh machine is slow: poll generously.
+  const deadline = Date.now() + 100_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+    }
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`npm start did not answer within 100 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+
+  return {
+    url,
+    output: () => output,
+    async tick() {
+      const response = await fetch(`${url}/__scheduled?cron=*+*+*+*+*`);
+      await response.arrayBuffer();
+      if (!response.ok) throw new Error(`/__scheduled answered ${response.status}`);
+    },
+    async get(path, headers = {}) {
+      const response = await fetch(`${url}${path}`, { headers });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    },
+    stop,
+  };
+}
