@@ -19,9 +19,12 @@ CREATE TABLE metrics (
 -- One row per metric and minute. The primary key serves history (one metric,
 -- a time range), rank's corrections (per-metric ranges) and the purge (per-metric
 -- ranges below a cut-off), so the table needs no secondary index: one row
--- written per point.
+-- written per point. metric_id deliberately has no REFERENCES clause: with
+-- D1's foreign keys on, every insert and delete of a point would also read the
+-- parent row. Only the tick inserts points (joined to metrics) and a metric is
+-- deleted only once it has no point.
 CREATE TABLE points (
-  metric_id INTEGER NOT NULL REFERENCES metrics (id),
+  metric_id INTEGER NOT NULL,
   ts INTEGER NOT NULL,
   value REAL NOT NULL,
   PRIMARY KEY (metric_id, ts)

@@ -102,7 +102,8 @@ export async function insertTick(db: D1Database, tick: StoredTick): Promise<Writ
         .prepare(
           `UPDATE metrics SET n = n + 1, s1 = s1 + (late.value - shift), s2 = s2 + (late.value - shift) * (late.value - shift)
            FROM (SELECT j.value ->> 0 AS metric_type, j.value ->> 1 AS symbol, j.value ->> 2 AS value
-                 FROM tracker_state s, json_each(?2) j WHERE ?1 > s.lo AND ?1 <= s.hi) late
+                 FROM json_each(?2) j
+                 WHERE ?1 > (SELECT lo FROM tracker_state) AND ?1 <= (SELECT hi FROM tracker_state)) late
            WHERE metrics.metric_type = late.metric_type AND metrics.symbol = late.symbol`,
         )
         .bind(tick.ts, payload),
@@ -168,12 +169,16 @@ export async function fold(db: D1Database, upTo: number): Promise<WriteCost> {
                  SELECT id FROM metrics WHERE n > 0 AND s2 - s1 * s1 / n < s2 * 1e-4 LIMIT ?3
                )
              ) due
-             JOIN tracker_state s
-             JOIN points p ON p.metric_id = due.id AND p.ts > s.lo AND p.ts <= s.hi
+             -- CROSS JOIN keeps the few due metrics as the outer loop: a
+             -- primary-key range per metric, never a scan of points.
+             CROSS JOIN points p
+             WHERE p.metric_id = due.id
+               AND p.ts > (SELECT lo FROM tracker_state) AND p.ts <= (SELECT hi FROM tracker_state)
              GROUP BY p.metric_id
            ) c
-           JOIN tracker_state s
-           JOIN points p ON p.metric_id = c.id AND p.ts > s.lo AND p.ts <= s.hi
+           CROSS JOIN points p
+           WHERE p.metric_id = c.id
+             AND p.ts > (SELECT lo FROM tracker_state) AND p.ts <= (SELECT hi FROM tracker_state)
            GROUP BY c.id
          ) x
          WHERE metrics.id = x.id`,
@@ -183,26 +188,51 @@ export async function fold(db: D1Database, upTo: number): Promise<WriteCost> {
   return cost(results);
 }
 
+/** Metric ids inlined per purge statement (about 7 KB of SQL; D1 allows 100 KB). */
+const PURGE_IDS_PER_STATEMENT = 1000;
+
 /**
  * Delete points (and tick records) at or before `cutoff`, never past the
- * folded range's lower bound, so the sums always describe stored points. The
- * delete walks the primary key metric by metric: it reads the rows it deletes
- * plus one per metric, never the whole table. Metrics left with no point go too.
+ * folded range's lower bound, so the sums always describe stored points.
+ *
+ * The delete walks the primary key one metric at a time, reading the rows it
+ * deletes plus about two per metric. The metric ids are inlined as literals:
+ * with `IN (SELECT id FROM metrics)` SQLite collects the keys first and reads
+ * every deleted row twice. Metrics left with no point are deleted too.
  */
 export async function purge(db: D1Database, cutoff: number): Promise<WriteCost & { deleted: number }> {
+  // lo only grows, so a bound computed from an older read deletes less, never
+  // too much. It is bound as a value: any subquery in a DELETE's WHERE makes
+  // SQLite collect the keys first and read every deleted row twice.
+  const bound = Math.min(cutoff, (await readState(db)).lo);
+  // Every point belongs to a stored tick: no tick that old, nothing to delete.
+  const oldest = await db.prepare("SELECT ts FROM ticks WHERE ts <= ?1 LIMIT 1").bind(bound).first();
+  if (oldest === null) return { statements: 2, rowsRead: 2, rowsWritten: 0, deleted: 0 };
+
+  const metrics = await db.prepare("SELECT id FROM metrics").all<{ id: number }>();
+  const ids = metrics.results.map((row) => row.id).filter((id) => Number.isSafeInteger(id));
+  const deletes: D1PreparedStatement[] = [];
+  for (let start = 0; start < ids.length; start += PURGE_IDS_PER_STATEMENT) {
+    const chunk = ids.slice(start, start + PURGE_IDS_PER_STATEMENT).join(",");
+    deletes.push(
+      db
+        .prepare(`DELETE FROM points WHERE metric_id IN (${chunk}) AND ts <= ?1`)
+        .bind(bound),
+    );
+  }
   const results = await db.batch([
-    db
-      .prepare(
-        `DELETE FROM points
-         WHERE metric_id IN (SELECT id FROM metrics)
-           AND ts <= min(?1, (SELECT lo FROM tracker_state))`,
-      )
-      .bind(cutoff),
-    db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(cutoff),
+    ...deletes,
+    db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(bound),
     db.prepare(
       `DELETE FROM metrics
        WHERE n = 0 AND NOT EXISTS (SELECT 1 FROM points p WHERE p.metric_id = metrics.id)`,
     ),
   ]);
-  return { ...cost(results), deleted: results[0]?.meta.changes ?? 0 };
+  const batch = cost(results);
+  return {
+    statements: batch.statements + 3,
+    rowsRead: batch.rowsRead + 2 + metrics.meta.rows_read,
+    rowsWritten: batch.rowsWritten,
+    deleted: results.slice(0, deletes.length).reduce((sum, result) => sum + (result.meta.changes ?? 0), 0),
+  };
 }
