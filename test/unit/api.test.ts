@@ -1,0 +1,199 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { insertTick } from "../../src/storage/ticks";
+import { get, getJson, MINUTE, resetDatabase, setNow, T0 } from "./helpers";
+
+beforeEach(async () => {
+  await resetDatabase();
+  await insertTick(env.DB, {
+    ts: T0,
+    storedAt: T0 + 2_000,
+    markets: 3,
+    points: [
+      { metric_type: "price", symbol: "btceur", value: 50000 },
+      { metric_type: "price", symbol: "adausd", value: 1.1122 },
+      { metric_type: "volume", symbol: "btc", value: 12.5 },
+    ],
+  });
+  await insertTick(env.DB, {
+    ts: T0 + MINUTE,
+    storedAt: T0 + MINUTE + 2_000,
+    markets: 1,
+    points: [{ metric_type: "price", symbol: "btceur", value: 50100 }],
+  });
+  setNow(T0 + MINUTE + 15_000);
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe("the API", () => {
+  it("GET /metric_types lists both types with their descriptions", async () => {
+    const { status, body } = await getJson("/metric_types");
+    expect(status).toBe(200);
+    expect(body).toEqual({
+      metric_types: [
+        { metric_type: "price", description: "Average price across all markets a symbol is traded on." },
+        { metric_type: "volume", description: "Volume of a symbol in the last 24 hours, totalled over all markets." },
+      ],
+    });
+  });
+
+  it("GET /metric_types/{type}", async () => {
+    expect((await getJson("/metric_types/volume")).body).toEqual({
+      metric_type: "volume",
+      description: "Volume of a symbol in the last 24 hours, totalled over all markets.",
+    });
+  });
+
+  it("GET /metric_types/{type}/metrics lists metrics with a point in the last 24 h, by symbol", async () => {
+    expect((await getJson("/metric_types/price/metrics")).body).toEqual({
+      metrics: [
+        { metric_type: "price", symbol: "adausd" },
+        { metric_type: "price", symbol: "btceur" },
+      ],
+    });
+    setNow(T0 + 24 * 60 * MINUTE); // the T0 points are exactly 24 h old: gone
+    expect((await getJson("/metric_types/price/metrics")).body).toEqual({ metrics: [{ metric_type: "price", symbol: "btceur" }] });
+  });
+
+  it("GET .../history is every point of the last 24 h, ascending, keyed by ISO time", async () => {
+    const { body } = await getJson("/metric_types/price/metrics/btceur/history");
+    expect(Object.entries(body.history)).toEqual([
+      ["2026-11-29T12:00:00.000Z", 50000],
+      ["2026-11-29T12:01:00.000Z", 50100],
+    ]);
+  });
+
+  it("GET .../{symbol} adds the latest value and its time; upper case is read as lower case", async () => {
+    expect((await getJson("/metric_types/price/metrics/BTCEUR")).body).toEqual({
+      metric_type: "price",
+      symbol: "btceur",
+      latest: { time: "2026-11-29T12:01:00.000Z", value: 50100 },
+    });
+  });
+
+  it("GET .../rank and /ranking", async () => {
+    // btceur: 50000, 50100 -> std 50; adausd: one point -> 0.
+    expect((await getJson("/metric_types/price/metrics/btceur/rank")).body).toEqual({ rank: 1, total: 2 });
+    expect((await getJson("/metric_types/price/metrics/adausd/rank")).body).toEqual({ rank: 2, total: 2 });
+    expect((await getJson("/metric_types/price/ranking")).body).toEqual({
+      metric_type: "price",
+      total: 2,
+      ranking: [
+        { rank: 1, symbol: "btceur", stddev: 50 },
+        { rank: 2, symbol: "adausd", stddev: 0 },
+      ],
+    });
+  });
+
+  it("GET / tells the last tick", async () => {
+    expect((await getJson("/")).body).toMatchObject({
+      status: "ok",
+      last_tick: "2026-11-29T12:01:00.000Z",
+      last_tick_age_seconds: 13,
+    });
+  });
+
+  describe("errors are JSON with the right status, never a 500", () => {
+    it.each([
+      ["/metric_types/foo", 404, 'Metric type "foo" does not exist'],
+      ["/metric_types/foo/metrics", 404, 'Metric type "foo" does not exist'],
+      ["/metric_types/foo/metrics/btceur/history", 404, 'Metric type "foo" does not exist'],
+      ["/metric_types/price/metrics/dogeeur", 404, 'Metric "dogeeur" of type "price" does not exist'],
+      ["/metric_types/price/metrics/dogeeur/history", 404, '"dogeeur"'],
+      ["/metric_types/price/metrics/dogeeur/rank", 404, '"dogeeur"'],
+      ["/metric_types/volume/metrics/btceur", 404, '"btceur" of type "volume"'],
+      ["/nope", 404, "Not found: /nope"],
+      ["/metric_types/price/metrics/btceur/nope", 404, "Not found"],
+      ["/metric_types/price/metrics/btc%20eur", 400, "Malformed symbol"],
+      ["/metric_types/price/metrics/%E0%A4%A", 400, "Malformed symbol in the path"],
+      ["/metric_types/%ZZ", 400, "Malformed metric type"],
+      [`/metric_types/price/metrics/${"a".repeat(65)}`, 400, "Malformed symbol"],
+      ["/metric_types/price/metrics/%3Cscript%3E/history", 400, "Malformed symbol"],
+    ])("GET %s -> %i", async (path, status, message) => {
+      const response = await get(path);
+      expect(response.status).toBe(status);
+      expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+      const body = (await response.json()) as { status: number; error: string };
+      expect(body.status).toBe(status);
+      expect(body.error).toContain(message);
+    });
+
+    it("other methods get a 405", async () => {
+      const { exports } = await import("cloudflare:workers");
+      const response = await exports.default.fetch(new Request("http://tracker.test/metric_types", { method: "POST", body: "{}" }));
+      expect(response.status).toBe(405);
+      expect(await response.json()).toEqual({ status: 405, error: "Method POST is not allowed: the API is read-only (GET)" });
+    });
+
+    it("a database failure is a JSON 503, logged", async () => {
+      const { exports } = await import("cloudflare:workers");
+      vi.spyOn(env.DB, "withSession").mockImplementation(() => {
+        throw new Error("D1_ERROR: Network connection lost.");
+      });
+      const error = vi.spyOn(console, "error").mockImplementation(() => {});
+      const response = await exports.default.fetch(new Request("http://tracker.test/metric_types"));
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: string }).error).toMatch(/temporarily unavailable/);
+      expect(error).toHaveBeenCalledWith(expect.objectContaining({ msg: "request failed", url: "http://tracker.test/metric_types" }));
+    });
+  });
+
+  describe("HTTP behaviour", () => {
+    it("allows cross-origin GET and answers preflights", async () => {
+      const response = await get("/metric_types", { origin: "https://example.com" });
+      expect(response.headers.get("access-control-allow-origin")).toBe("*");
+      const { exports } = await import("cloudflare:workers");
+      const preflight = await exports.default.fetch(
+        new Request("http://tracker.test/metric_types", {
+          method: "OPTIONS",
+          headers: { origin: "https://example.com", "access-control-request-method": "GET" },
+        }),
+      );
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-methods")).toContain("GET");
+    });
+
+    it("every GET says how long it stays valid: until the next tick", async () => {
+      const response = await get("/metric_types/price/metrics");
+      // now is 12:01:15: the next tick is at 12:02:00, 45 s away.
+      expect(response.headers.get("cache-control")).toBe("public, max-age=45");
+      expect(response.headers.get("etag")).toMatch(/^W\/".+"$/);
+      const notFound = await get("/metric_types/price/metrics/zzz");
+      expect(notFound.headers.get("cache-control")).toBe("no-store");
+    });
+
+    it("answers If-None-Match with 304 until a tick or the minute changes", async () => {
+      const first = await get("/metric_types/price/metrics/btceur/history");
+      const etag = first.headers.get("etag")!;
+      const again = await get("/metric_types/price/metrics/btceur/history", { "if-none-match": etag });
+      expect(again.status).toBe(304);
+      expect(await again.text()).toBe("");
+      expect(again.headers.get("etag")).toBe(etag);
+      expect(again.headers.get("cache-control")).toMatch(/^public, max-age=\d+$/);
+
+      // A new tick changes the data, so the ETag.
+      await insertTick(env.DB, { ts: T0 + 2 * MINUTE, storedAt: T0, markets: 1, points: [{ metric_type: "price", symbol: "btceur", value: 1 }] });
+      const afterTick = await get("/metric_types/price/metrics/btceur/history", { "if-none-match": etag });
+      expect(afterTick.status).toBe(200);
+
+      // So does the next minute: the 24 h window moved.
+      const current = afterTick.headers.get("etag")!;
+      setNow(T0 + 3 * MINUTE);
+      expect((await get("/metric_types/price/metrics/btceur/history", { "if-none-match": current })).status).toBe(200);
+    });
+
+    it("answers HEAD like GET, without a body", async () => {
+      const { exports } = await import("cloudflare:workers");
+      const response = await exports.default.fetch(new Request("http://tracker.test/metric_types", { method: "HEAD" }));
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+      expect(await response.text()).toBe("");
+    });
+
+    it("reads through a D1 session so read replicas can serve it", async () => {
+      const session = vi.spyOn(env.DB, "withSession");
+      await get("/metric_types/price/metrics");
+      expect(session).toHaveBeenCalledWith("first-unconstrained");
+    });
+  });
+});
