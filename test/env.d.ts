@@ -3,3 +3,9 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    /** Only in `npm run bench`: {"metrics", "minutes", "runs"}. */
+    BENCH_OPTIONS: string;
+  }
+}

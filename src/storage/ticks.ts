@@ -12,6 +12,8 @@
 import type { Point } from "../ingest/aggregate";
 import { MINUTE_MS, WINDOW_MS } from "./window";
 
+const HOUR_MS = 60 * MINUTE_MS;
+
 export const FOLD_INTERVAL_MS = 10 * MINUTE_MS;
 /** Each metric is rebuilt exactly (two-pass, re-shifted to its mean) once a day. */
 export const REBUILD_PERIOD_FOLDS = WINDOW_MS / FOLD_INTERVAL_MS;
@@ -220,13 +222,20 @@ export async function purge(db: D1Database, cutoff: number): Promise<WriteCost &
         .bind(bound),
     );
   }
+  // Forgetting metrics that have no point left reads every metric: once an
+  // hour (the first purge after the bound crosses an hour) is enough.
+  const forget = Math.floor(bound / HOUR_MS) !== Math.floor((bound - FOLD_INTERVAL_MS) / HOUR_MS);
   const results = await db.batch([
     ...deletes,
     db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(bound),
-    db.prepare(
-      `DELETE FROM metrics
-       WHERE n = 0 AND NOT EXISTS (SELECT 1 FROM points p WHERE p.metric_id = metrics.id)`,
-    ),
+    ...(forget
+      ? [
+          db.prepare(
+            `DELETE FROM metrics
+             WHERE n = 0 AND NOT EXISTS (SELECT 1 FROM points p WHERE p.metric_id = metrics.id)`,
+          ),
+        ]
+      : []),
   ]);
   const batch = cost(results);
   return {

@@ -1,0 +1,44 @@
+/**
+ * The pure part of a tick, timed in Node (inside workerd the clock only moves
+ * across I/O): parse a Cryptowatch /markets/summaries body of N markets with the
+ * real source code (the catalogue read and the fetch answered from memory) and
+ * aggregate the result.
+ */
+import { aggregate } from "../../src/ingest/aggregate";
+import { cryptowatch } from "../../src/sources/cryptowatch";
+
+export async function timePureTick(markets: number, runs: number) {
+  const exchanges = ["kraken", "bitstamp", "coinbase-pro", "binance", "bitfinex", "kucoin", "okx", "gemini"];
+  const result: Record<string, unknown> = {};
+  const catalog: Record<string, [string, string]> = {};
+  for (let i = 0; i < markets; i++) {
+    const base = `a${Math.floor(i / exchanges.length)}`;
+    const quote = ["usd", "eur", "btc", "usdt"][i % 4]!;
+    catalog[base + quote] = [base, quote];
+    result[`${exchanges[i % exchanges.length]}:${base}${quote}`] = {
+      price: { last: 1 + (i % 97) / 10, high: 2, low: 0.5, change: { percentage: 0.01, absolute: 0.01 } },
+      volume: 1000 + i,
+      volumeQuote: 1500 + i,
+    };
+  }
+  const body = JSON.stringify({ result, allowance: { cost: 0.015, remaining: 9.9 } });
+  const db = {
+    prepare: () => ({ bind: () => ({ first: async () => ({ catalog: JSON.stringify(catalog) }) }) }),
+  } as unknown as D1Database;
+  const source = cryptowatch({ baseUrl: "http://upstream.invalid" });
+  const ctx = { fetch: async () => new Response(body), db, now: 0 };
+
+  const parse: number[] = [];
+  const aggregateMs: number[] = [];
+  let points = 0;
+  for (let run = 0; run < runs; run++) {
+    const t0 = performance.now();
+    const reading = await source.read(ctx);
+    const t1 = performance.now();
+    points = aggregate(reading.markets).points.length;
+    const t2 = performance.now();
+    parse.push(t1 - t0);
+    aggregateMs.push(t2 - t1);
+  }
+  return { markets, bodyBytes: body.length, points, parseMs: parse, aggregateMs };
+}
