@@ -152,5 +152,7 @@ log("D1 measurements done");
   mkdirSync(dirname(OUT), { recursive: true });
   writeFileSync(OUT, JSON.stringify(results, null, 2));
   log(`wrote ${OUT}`);
-  process.exitCode = Object.values(results.targets).includes(false) ? 1 : 0;
+  // The targets are set for the default scale; elsewhere the table is information.
+  const defaultScale = METRICS === 2000 && MINUTES === 1440;
+  process.exitCode = defaultScale && Object.values(results.targets).includes(false) ? 1 : 0;
 }

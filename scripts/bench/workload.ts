@@ -4,6 +4,7 @@
  */
 import type { Point } from "../../src/ingest/aggregate";
 import { history, rankAll, type Reader } from "../../src/storage/queries";
+import { metered } from "../../test/unit/metered";
 import { fold, insertTick, purge, type WriteCost } from "../../src/storage/ticks";
 import { MINUTE_MS, windowEndingAt, type Window } from "../../src/storage/window";
 
@@ -51,32 +52,6 @@ function value(i: number, k: number): number {
 }
 
 const present = (i: number, k: number) => i % 10 !== 3 || unit(k, i) >= 0.3;
-
-/** Wraps a database so each query's meta is kept. */
-function metered(db: D1Database) {
-  const metas: D1Meta[] = [];
-  const wrap = (statement: D1PreparedStatement): D1PreparedStatement =>
-    ({
-      bind: (...values: unknown[]) => wrap(statement.bind(...values)),
-      all: async () => {
-        const result = await statement.all();
-        metas.push(result.meta);
-        return result;
-      },
-      first: async () => {
-        const result = await statement.all();
-        metas.push(result.meta);
-        return result.results[0] ?? null;
-      },
-    }) as unknown as D1PreparedStatement;
-  const reader: Reader = { prepare: (sql: string) => wrap(db.prepare(sql)) };
-  const cost = (): WriteCost => ({
-    statements: metas.length,
-    rowsRead: metas.reduce((s, m) => s + m.rows_read, 0),
-    rowsWritten: metas.reduce((s, m) => s + m.rows_written, 0),
-  });
-  return { reader, cost };
-}
 
 /** The naive design: scan every point of the type in the window, two passes. */
 const NAIVE_RANK = `
