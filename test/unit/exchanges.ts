@@ -16,7 +16,7 @@ import kucoinTickers from "../fixtures/kucoin/all-tickers.json";
 import okxTickers from "../fixtures/okx/tickers.json";
 import { jsonResponse } from "./helpers";
 
-export type Reply = Response | (() => Response | Promise<Response>);
+export type Reply = Response | ((request: Request) => Response | Promise<Response>);
 
 /** Every exchange source and the routes (host + path) it reads, with their fixtures. */
 export const exchangeRoutes = () =>
@@ -64,7 +64,7 @@ export function fakeExchanges(overrides: Record<string, Reply> = {}): FakeExchan
     fake.requests.push(request);
     const reply = fake.routes[routeOf(request)];
     if (!reply) return jsonResponse({ error: "Route not found" }, 404);
-    return typeof reply === "function" ? reply() : reply.clone();
+    return typeof reply === "function" ? reply(request) : reply.clone();
   });
   return fake;
 }
