@@ -1,6 +1,7 @@
 -- The health of each source: what it gave at the latest tick that read it, and
 -- when it last succeeded and last failed. Every tick upserts all of its
--- sources' rows in one statement; the table holds one row per source.
+-- sources' rows in one statement; the table holds one row per source, keyed by
+-- its name (WITHOUT ROWID: one row written per source, no separate index).
 CREATE TABLE source_status (
   source TEXT PRIMARY KEY,
   -- The tick (scheduled minute, epoch ms) of this reading.
@@ -14,4 +15,4 @@ CREATE TABLE source_status (
   last_success INTEGER,
   last_error INTEGER,
   last_error_message TEXT
-) STRICT;
+) STRICT, WITHOUT ROWID;

@@ -1,5 +1,6 @@
 /** Source health: written by the tick, read by GET /sources and GET /. */
 import type { Reader } from "./queries";
+import { cost, type WriteCost } from "./ticks";
 
 export interface SourceStatus {
   source: string;
@@ -24,9 +25,13 @@ export interface SourceStatusRow extends SourceStatus {
  * travel as one JSON parameter), and bump the tracker version so that cached
  * API answers (ETags) see it. A late tick does not overwrite a newer reading.
  */
-export async function recordSourceStatuses(db: D1Database, ts: number, statuses: readonly SourceStatus[]): Promise<void> {
-  if (statuses.length === 0) return;
-  await db.batch([
+export async function recordSourceStatuses(
+  db: D1Database,
+  ts: number,
+  statuses: readonly SourceStatus[],
+): Promise<WriteCost> {
+  if (statuses.length === 0) return { statements: 0, rowsRead: 0, rowsWritten: 0 };
+  const results = await db.batch([
     db
       .prepare(
         `INSERT INTO source_status (source, tick, status, markets, dropped, latency_ms, error, last_success, last_error, last_error_message)
@@ -47,6 +52,7 @@ export async function recordSourceStatuses(db: D1Database, ts: number, statuses:
       .bind(ts, JSON.stringify(statuses)),
     db.prepare("UPDATE tracker_state SET version = version + 1"),
   ]);
+  return cost(results);
 }
 
 /** The sources read by the latest tick that read any, by name. */

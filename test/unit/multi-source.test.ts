@@ -239,3 +239,27 @@ describe("configuration", () => {
     expect(hosts).toEqual(["binance.test", "bitfinex.test", "bitstamp.test", "coinbase.test", "kraken.test", "kucoin.test", "okx.test"]);
   });
 });
+
+describe("the cost of recording source health", () => {
+  it("all seven statuses are one upsert: 2 statements, about one row written per source", async () => {
+    const { recordSourceStatuses } = await import("../../src/storage/sources");
+    const statuses = Object.keys(TICKER_ROUTES).map((source, i) => ({
+      source,
+      status: i === 0 ? ("error" as const) : ("ok" as const),
+      markets: 100 * i,
+      dropped: { unknown_pair: i },
+      latency_ms: 10 * i,
+      error: i === 0 ? "down" : null,
+    }));
+    const first = await recordSourceStatuses(env.DB, T0, statuses);
+    const steady = await recordSourceStatuses(env.DB, T0 + MINUTE, statuses);
+    expect(steady.statements).toBe(2);
+    // 7 status rows and the state row (no secondary index on source_status).
+    expect(first.rowsWritten).toBe(7 + 1);
+    expect(steady.rowsWritten).toBe(7 + 1);
+    // A late tick (an older minute run again) does not overwrite the newer status.
+    await recordSourceStatuses(env.DB, T0, statuses.map((s) => ({ ...s, markets: -1 })));
+    const row = await env.DB.prepare("SELECT tick, markets FROM source_status WHERE source = 'coinbase'").first();
+    expect(row).toEqual({ tick: T0 + MINUTE, markets: 100 });
+  });
+});
