@@ -13,8 +13,17 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-                // Tests intercept fetch; this host is never reached.
+                // Unit tests of the core read Cryptowatch; tests of the exchange
+                // sources select theirs. Tests intercept fetch; these hosts are never reached.
+                SOURCES: "cryptowatch",
                 CRYPTOWATCH_API_URL: "https://cryptowatch.test",
+                KRAKEN_API_URL: "https://kraken.test",
+                COINBASE_API_URL: "https://coinbase.test",
+                BITSTAMP_API_URL: "https://bitstamp.test",
+                OKX_API_URL: "https://okx.test",
+                KUCOIN_API_URL: "https://kucoin.test",
+                BITFINEX_API_URL: "https://bitfinex.test",
+                BINANCE_API_URL: "https://binance.test",
               },
             },
           })),

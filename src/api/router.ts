@@ -15,6 +15,7 @@ export const router = Router<IRequest, ApiArgs>({
 router
   .get("/", read(routes.root))
   .get("/health", read(routes.health))
+  .get("/sources", read(routes.sources))
   .get("/metric_types", read(routes.metricTypes))
   .get("/metric_types/:metric_type", read(routes.oneMetricType))
   .get("/metric_types/:metric_type/metrics", read(routes.metrics))

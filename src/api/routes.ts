@@ -2,6 +2,7 @@
 import { StatusError } from "itty-router";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { history, latestPoint, listMetrics, rankAll, rankOf } from "../storage/queries";
+import { latestSourceStatuses } from "../storage/sources";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
 
@@ -37,13 +38,36 @@ function metricNotFound(type: MetricTypeDefinition, name: string): StatusError {
   return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last 24 hours)`);
 }
 
-export function root(request: ApiRequest) {
+export async function root(request: ApiRequest) {
   const { state, now } = request;
+  const statuses = await latestSourceStatuses(request.db);
   return {
     status: "ok",
     last_tick: state.last_tick === null ? null : iso(state.last_tick),
     last_tick_age_seconds: state.last_tick_stored_at === null ? null : Math.round((now - state.last_tick_stored_at) / 1000),
     metric_types: METRIC_TYPES.map((type) => type.metric_type),
+    // "6/7 ok": the sources the latest tick read, and how many answered (details: /sources).
+    sources: statuses.length === 0 ? null : `${statuses.filter((s) => s.status === "ok").length}/${statuses.length} ok`,
+  };
+}
+
+/** The health of each source at the latest tick: GET /sources. */
+export async function sources(request: ApiRequest) {
+  const statuses = await latestSourceStatuses(request.db);
+  const time = (ts: number | null) => (ts === null ? null : iso(ts));
+  return {
+    sources: statuses.map((row) => ({
+      source: row.source,
+      status: row.status,
+      markets: row.markets,
+      dropped: row.dropped,
+      latency_ms: row.latency_ms,
+      error: row.error,
+      tick: iso(row.tick),
+      last_success: time(row.last_success),
+      last_error: time(row.last_error),
+      last_error_message: row.last_error_message,
+    })),
   };
 }
 

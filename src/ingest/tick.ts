@@ -1,11 +1,14 @@
 /**
- * The scheduled job: read every source, aggregate, store the tick in one
- * transaction, then keep the rank sums folded and old points purged.
- * A tick writes all of its points or none.
+ * The scheduled job: read every source concurrently (each with its own
+ * timeout), aggregate what the sources that answered gave, store the tick in
+ * one transaction, record each source's health, then keep the rank sums folded
+ * and old points purged. A tick writes all of its points or none; it writes
+ * none only when every source failed.
  */
-import { loadConfig, type Config, type TrackerEnv } from "../config";
+import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
 import { errorText } from "../sources/http";
-import type { Source, SourceReading } from "../sources/types";
+import type { MarketSummary, Source, SourceReading } from "../sources/types";
+import { recordSourceStatuses } from "../storage/sources";
 import { DuplicateTickError, FOLD_INTERVAL_MS, fold, insertTick, purge, readState, tickExists } from "../storage/ticks";
 import { MINUTE_MS, WINDOW_MS } from "../storage/window";
 import { aggregate } from "./aggregate";
@@ -31,11 +34,16 @@ export function tickTime(scheduledTime: number): number {
 }
 
 export async function runScheduled(env: TrackerEnv, scheduledTime: number): Promise<TickOutcome> {
-  const config = loadConfig(env);
-  const outcome = await runTick(env.DB, config, scheduledTime);
-  await maintain(env.DB, tickTime(scheduledTime)).catch((err) =>
-    console.error({ msg: "maintenance failed", error: errorText(err) }),
-  );
+  const ts = tickTime(scheduledTime);
+  let outcome: TickOutcome;
+  try {
+    outcome = await runTick(env.DB, loadConfig(env), scheduledTime);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error({ msg: "tick failed: configuration error", tick: iso(ts), error: err.message });
+    outcome = { status: "failed", ts, error: err.message, sources: [] };
+  }
+  await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
   return outcome;
 }
 
@@ -46,26 +54,41 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
     if (await tickExists(db, ts)) return duplicate(ts);
 
     const sources = await Promise.all(config.sources.map((source) => readSource(source, db, ts, config)));
-    const readings = sources.filter((entry) => entry.reading !== undefined).map((entry) => entry.reading!);
     const outcomes = sources.map((entry) => entry.outcome);
+    const readings = sources.flatMap((entry) => (entry.reading ? [{ source: entry.outcome.source, ...entry.reading }] : []));
     if (readings.length === 0) {
+      await recordStatuses(db, ts, outcomes);
       const error = outcomes.map((outcome) => outcome.error).join("; ");
       console.error({ msg: "tick failed: no source could be read", tick: iso(ts), sources: outcomes });
       return { status: "failed", ts, error, sources: outcomes };
     }
 
-    const { points, stats } = aggregate(readings.flatMap((reading) => reading.markets));
+    const sourceOf = new Map<MarketSummary, string>();
+    for (const reading of readings) for (const market of reading.markets) sourceOf.set(market, reading.source);
+    const { points, stats, rejected } = aggregate(
+      readings.flatMap((reading) => reading.markets),
+      { outlierTolerance: config.outlierTolerance },
+    );
+    // Each source's status counts what it lost in aggregation too (duplicates, outliers).
+    for (const { market, reason } of rejected) {
+      const outcome = outcomes.find((o) => o.source === sourceOf.get(market));
+      if (outcome) outcome.dropped = { ...outcome.dropped, [reason]: (outcome.dropped[reason] ?? 0) + 1 };
+    }
+    await recordStatuses(db, ts, outcomes);
+
+    const droppedAtSource = mergeCounts(readings.map((reading) => reading.dropped));
     const written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points });
     console.log({
       msg: "tick stored",
       tick: iso(ts),
-      markets_read: stats.markets + stats.duplicates + sum(outcomes.map((o) => total(o.dropped))),
+      markets_read: stats.markets + stats.duplicates + total(droppedAtSource),
       markets_used: stats.markets - stats.skipped,
       skipped: {
-        ...mergeCounts(outcomes.map((o) => o.dropped)),
+        ...droppedAtSource,
         no_usable_value: stats.skipped,
         duplicate: stats.duplicates,
       },
+      prices_dropped: { outlier: stats.outliers, tolerance: config.outlierTolerance },
       values_ignored: stats.ignored,
       points_written: points.length,
       rows_written: written.rowsWritten,
@@ -78,6 +101,13 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
     console.error({ msg: "tick failed", tick: iso(ts), error: errorText(err) });
     return { status: "failed", ts, error: errorText(err), sources: [] };
   }
+}
+
+/** Source health is worth keeping but never worth failing the tick for. */
+async function recordStatuses(db: D1Database, ts: number, outcomes: SourceOutcome[]): Promise<void> {
+  await recordSourceStatuses(db, ts, outcomes.map(({ info: _info, ...status }) => status)).catch((err) =>
+    console.error({ msg: "recording source status failed", tick: iso(ts), error: errorText(err) }),
+  );
 }
 
 async function readSource(

@@ -8,6 +8,18 @@ export async function loadCatalog(db: D1Database, source: string): Promise<Recor
   return row ? (JSON.parse(row.catalog) as Record<string, unknown>) : undefined;
 }
 
+/** The catalogue and when it was fetched, in one read. */
+export async function loadCatalogEntry(
+  db: D1Database,
+  source: string,
+): Promise<{ catalog: Record<string, unknown>; fetchedAt: number } | undefined> {
+  const row = await db
+    .prepare("SELECT catalog, fetched_at FROM source_catalogs WHERE source = ?1")
+    .bind(source)
+    .first<{ catalog: string; fetched_at: number }>();
+  return row ? { catalog: JSON.parse(row.catalog) as Record<string, unknown>, fetchedAt: row.fetched_at } : undefined;
+}
+
 export async function catalogAge(db: D1Database, source: string): Promise<number | undefined> {
   const row = await db
     .prepare("SELECT fetched_at FROM source_catalogs WHERE source = ?1")

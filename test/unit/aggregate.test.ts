@@ -95,3 +95,77 @@ describe("aggregate", () => {
     expect(stats.duplicates).toBe(1);
   });
 });
+
+describe("outlier rule: prices outside [median / (1 + t), median x (1 + t)] leave the mean (3 markets or more)", () => {
+  const t = (outlierTolerance: number) => ({ outlierTolerance });
+  const pairOn = (...prices: number[]) => prices.map((last, i) => market(`exchange${i}`, "btc", "usd", last, 1, last));
+
+  it("with 2 markets both prices count, however far apart", () => {
+    const { points, stats } = aggregate(pairOn(100, 1000), t(0.1));
+    expect(value(points, "price", "btcusd")).toBe(550);
+    expect(stats.outliers).toBe(0);
+  });
+
+  it("with 3 markets the one far from the median is dropped from the mean, not from the volume", () => {
+    const { points, stats, rejected } = aggregate(pairOn(100, 101, 1000), t(0.1));
+    expect(value(points, "price", "btcusd")).toBe(100.5); // (100 + 101) / 2; the median is 101
+    expect(value(points, "volume", "btc")).toBe(3);
+    expect(value(points, "volume", "usd")).toBe(1201);
+    expect(stats.outliers).toBe(1);
+    expect(rejected).toEqual([{ market: expect.objectContaining({ exchange: "exchange2", last: 1000 }), reason: "outlier" }]);
+  });
+
+  it("a price exactly at the tolerance is kept, above and below", () => {
+    // median 100, t = 0.1: bounds 100 / 1.1 and 110.
+    expect(value(aggregate(pairOn(100, 100, 110), t(0.1)).points, "price", "btcusd")).toBeCloseTo(310 / 3, 10);
+    expect(value(aggregate(pairOn(100, 100, 100 / 1.1), t(0.1)).points, "price", "btcusd")).toBeCloseTo((200 + 100 / 1.1) / 3, 10);
+    // 3 x 1.2 is 3.5999999999999996 in binary: 3.6 is still at the bound, kept.
+    expect(value(aggregate(pairOn(3, 3, 3.6), t(0.2)).points, "price", "btcusd")).toBeCloseTo(3.2, 12);
+    // 3.6 / 1.2 is 3.0000000000000004 in binary: 3 is at the lower bound of median 3.6, kept.
+    expect(value(aggregate(pairOn(3.6, 3.6, 3), t(0.2)).points, "price", "btcusd")).toBeCloseTo(3.4, 12);
+  });
+
+  it("a price just beyond the tolerance is dropped, above and below", () => {
+    expect(value(aggregate(pairOn(100, 100, 110.0001), t(0.1)).points, "price", "btcusd")).toBe(100);
+    expect(value(aggregate(pairOn(100, 100, 90.909), t(0.1)).points, "price", "btcusd")).toBe(100); // 100 / 1.1 = 90.90909...
+    expect(value(aggregate(pairOn(3, 3, 3.6001), t(0.2)).points, "price", "btcusd")).toBe(3);
+  });
+
+  it("with an even number of markets the median is the mean of the middle two", () => {
+    // Sorted 100, 100.5, 120, 132: median (100.5 + 120) / 2 = 110.25, bounds 100.2272... and 121.275.
+    // (The lower middle alone would keep 100 and 100.5, the upper middle 120 and 132.)
+    const { points, stats } = aggregate(pairOn(100, 120, 100.5, 132), t(0.1));
+    expect(stats.outliers).toBe(2);
+    expect(value(points, "price", "btcusd")).toBe((120 + 100.5) / 2);
+  });
+
+  it("markets without a valid price do not count towards the 3", () => {
+    const markets = [...pairOn(100, 1000), market("x", "btc", "usd", undefined, 1, 1), market("y", "btc", "usd", 0, 1, 1)];
+    expect(value(aggregate(markets, t(0.1)).points, "price", "btcusd")).toBe(550);
+  });
+
+  it("a duplicate does not count towards the 3 either", () => {
+    const markets = [...pairOn(100, 1000), market("exchange0", "btc", "usd", 100, 1, 100)];
+    const { points, stats } = aggregate(markets, t(0.1));
+    expect(value(points, "price", "btcusd")).toBe(550);
+    expect(stats.duplicates).toBe(1);
+  });
+
+  it("each pair is judged on its own median", () => {
+    const markets = [
+      ...pairOn(100, 101, 102),
+      market("a", "eth", "usd", 10, 1, 10),
+      market("b", "eth", "usd", 10, 1, 10),
+      market("c", "eth", "usd", 12, 1, 12),
+    ];
+    const { points, stats } = aggregate(markets, t(0.1));
+    expect(value(points, "price", "btcusd")).toBe(101);
+    expect(value(points, "price", "ethusd")).toBe(10);
+    expect(stats.outliers).toBe(1);
+  });
+
+  it("the default tolerance is 10 %", () => {
+    expect(value(aggregate(pairOn(100, 100, 111)).points, "price", "btcusd")).toBe(100);
+    expect(value(aggregate(pairOn(100, 100, 109)).points, "price", "btcusd")).toBe(103);
+  });
+});

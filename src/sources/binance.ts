@@ -1,0 +1,70 @@
+/**
+ * Binance spot (developers.binance.com): GET /api/v3/ticker/24hr?type=MINI for
+ * every symbol ("lastPrice", "volume" (base), "quoteVolume"), GET
+ * /api/v3/exchangeInfo for base, quote and status. Binance answers 451 or 403
+ * to some regions and cloud networks: that is a failure of this source only.
+ */
+import { lookup, pairCatalog, type PairCatalog } from "./catalog";
+import { decimal, getJson, isRecord } from "./http";
+import { Drops, joinUrl, marketSummary } from "./market";
+import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
+
+const NAME = "binance";
+const EXCHANGE = "binance";
+
+export function binance(options: { baseUrl: string }): Source {
+  const url = (path: string) => joinUrl(options.baseUrl, path);
+
+  async function get(ctx: SourceContext, path: string): Promise<unknown> {
+    try {
+      return await getJson(ctx, NAME, url(path));
+    } catch (err) {
+      if (err instanceof UpstreamError && (err.status === 451 || err.status === 403)) {
+        throw new UpstreamError(NAME, `unavailable from this location (${err.message.replace(`${NAME}: `, "")})`, err.status);
+      }
+      throw err;
+    }
+  }
+
+  async function fetchSymbols(ctx: SourceContext): Promise<PairCatalog> {
+    const body = await get(ctx, "/api/v3/exchangeInfo");
+    if (!isRecord(body) || !Array.isArray(body.symbols)) throw new UpstreamError(NAME, "exchangeInfo: expected {symbols: [...]}");
+    const catalog: PairCatalog = {};
+    for (const info of body.symbols) {
+      if (!isRecord(info) || typeof info.symbol !== "string") continue;
+      const { baseAsset: base, quoteAsset: quote } = info;
+      if (typeof base !== "string" || typeof quote !== "string") continue;
+      catalog[info.symbol] = info.status === "TRADING" ? [base, quote] : null;
+    }
+    return catalog;
+  }
+
+  return {
+    name: NAME,
+    async read(ctx) {
+      const body = await get(ctx, "/api/v3/ticker/24hr?type=MINI");
+      if (!Array.isArray(body)) throw new UpstreamError(NAME, "ticker/24hr: expected an array of tickers");
+      const symbols = body.flatMap((t) => (isRecord(t) && typeof t.symbol === "string" ? [t.symbol] : []));
+      const catalog = await pairCatalog(ctx, NAME, symbols, () => fetchSymbols(ctx));
+      const drops = new Drops();
+      const markets: MarketSummary[] = [];
+      for (const ticker of body) {
+        const split = isRecord(ticker) && typeof ticker.symbol === "string" ? lookup(catalog, ticker.symbol) : undefined;
+        if (!isRecord(ticker) || typeof ticker.symbol !== "string") drops.add("malformed_market");
+        else if (split === undefined) drops.add("unknown_pair");
+        else if (split === null) drops.add("not_trading");
+        else {
+          const market = marketSummary(NAME, EXCHANGE, {
+            base: split[0],
+            quote: split[1],
+            last: decimal(ticker.lastPrice),
+            volume: decimal(ticker.volume),
+            volumeQuote: decimal(ticker.quoteVolume),
+          }, drops);
+          if (market) markets.push(market);
+        }
+      }
+      return { markets, dropped: drops.counts };
+    },
+  };
+}

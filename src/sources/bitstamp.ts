@@ -1,0 +1,41 @@
+/**
+ * Bitstamp (www.bitstamp.net/api): GET /api/v2/ticker/ answers every pair
+ * ({"pair": "BTC/USD", "last", "volume" in base units, "vwap"}); no quote
+ * volume: derived as volume x vwap (x last when vwap is missing or 0).
+ */
+import { decimal, getJson, isRecord } from "./http";
+import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
+import { UpstreamError, type MarketSummary, type Source } from "./types";
+
+const NAME = "bitstamp";
+const EXCHANGE = "bitstamp";
+
+export function bitstamp(options: { baseUrl: string }): Source {
+  return {
+    name: NAME,
+    async read(ctx) {
+      const body = await getJson(ctx, NAME, joinUrl(options.baseUrl, "/api/v2/ticker/"));
+      if (!Array.isArray(body)) throw new UpstreamError(NAME, "/api/v2/ticker/: expected an array of tickers");
+      const drops = new Drops();
+      const markets: MarketSummary[] = [];
+      for (const ticker of body) {
+        const parts = isRecord(ticker) && typeof ticker.pair === "string" ? ticker.pair.split("/") : [];
+        if (!isRecord(ticker) || parts.length !== 2) {
+          drops.add("malformed_market");
+          continue;
+        }
+        const last = decimal(ticker.last);
+        const volume = decimal(ticker.volume);
+        const market = marketSummary(NAME, EXCHANGE, {
+          base: parts[0]!,
+          quote: parts[1]!,
+          last,
+          volume,
+          volumeQuote: derivedQuoteVolume(volume, decimal(ticker.vwap), last),
+        }, drops);
+        if (market) markets.push(market);
+      }
+      return { markets, dropped: drops.counts };
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * KuCoin (www.kucoin.com/docs): GET /api/v1/market/allTickers answers
+ * {"code": "200000", "data": {"time", "ticker": [{"symbol": "BTC-USDT",
+ * "symbolName", "last", "vol" (base), "volValue" (quote)}]}}; any other code
+ * is an error. symbolName is the pair's current name (it changes when an
+ * asset is renamed, symbol does not), so it is preferred.
+ */
+import { decimal, getJson, isRecord } from "./http";
+import { Drops, joinUrl, marketSummary } from "./market";
+import { UpstreamError, type MarketSummary, type Source } from "./types";
+
+const NAME = "kucoin";
+const EXCHANGE = "kucoin";
+
+export function kucoin(options: { baseUrl: string }): Source {
+  return {
+    name: NAME,
+    async read(ctx) {
+      const body = await getJson(ctx, NAME, joinUrl(options.baseUrl, "/api/v1/market/allTickers"));
+      if (!isRecord(body)) throw new UpstreamError(NAME, "allTickers: expected {code, data: {ticker: [...]}}");
+      if (body.code !== "200000") throw new UpstreamError(NAME, `allTickers: code ${String(body.code)}: ${String(body.msg ?? "")}`);
+      if (!isRecord(body.data) || !Array.isArray(body.data.ticker)) {
+        throw new UpstreamError(NAME, "allTickers: expected {code, data: {ticker: [...]}}");
+      }
+      const drops = new Drops();
+      const markets: MarketSummary[] = [];
+      for (const ticker of body.data.ticker) {
+        const name = isRecord(ticker) ? (typeof ticker.symbolName === "string" ? ticker.symbolName : ticker.symbol) : undefined;
+        const parts = typeof name === "string" ? name.split("-") : [];
+        if (!isRecord(ticker) || parts.length !== 2) {
+          drops.add("malformed_market");
+          continue;
+        }
+        const market = marketSummary(NAME, EXCHANGE, {
+          base: parts[0]!,
+          quote: parts[1]!,
+          last: decimal(ticker.last),
+          volume: decimal(ticker.vol),
+          volumeQuote: decimal(ticker.volValue),
+        }, drops);
+        if (market) markets.push(market);
+      }
+      return { markets, dropped: drops.counts };
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * OKX (www.okx.com/docs-v5): GET /api/v5/market/tickers?instType=SPOT answers
+ * {"code": "0", "data": [{"instId": "BTC-USDT", "last", "vol24h" (base),
+ * "volCcy24h" (quote)}]}; any other code is an error. Markets are reported as
+ * exchange "okex", Cryptowatch's name for the same exchange.
+ */
+import { decimal, getJson, isRecord } from "./http";
+import { Drops, joinUrl, marketSummary } from "./market";
+import { UpstreamError, type MarketSummary, type Source } from "./types";
+
+const NAME = "okx";
+const EXCHANGE = "okex";
+
+export function okx(options: { baseUrl: string }): Source {
+  return {
+    name: NAME,
+    async read(ctx) {
+      const body = await getJson(ctx, NAME, joinUrl(options.baseUrl, "/api/v5/market/tickers?instType=SPOT"));
+      if (!isRecord(body)) throw new UpstreamError(NAME, "tickers: expected {code, data: [...]}");
+      if (body.code !== "0") throw new UpstreamError(NAME, `tickers: code ${String(body.code)}: ${String(body.msg ?? "")}`);
+      if (!Array.isArray(body.data)) throw new UpstreamError(NAME, "tickers: expected {code, data: [...]}");
+      const drops = new Drops();
+      const markets: MarketSummary[] = [];
+      for (const ticker of body.data) {
+        const parts = isRecord(ticker) && typeof ticker.instId === "string" ? ticker.instId.split("-") : [];
+        if (!isRecord(ticker) || parts.length !== 2) {
+          drops.add("malformed_market");
+          continue;
+        }
+        const market = marketSummary(NAME, EXCHANGE, {
+          base: parts[0]!,
+          quote: parts[1]!,
+          last: decimal(ticker.last),
+          volume: decimal(ticker.vol24h),
+          volumeQuote: decimal(ticker.volCcy24h),
+        }, drops);
+        if (market) markets.push(market);
+      }
+      return { markets, dropped: drops.counts };
+    },
+  };
+}

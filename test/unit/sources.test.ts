@@ -1,0 +1,211 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { loadConfig } from "../../src/config";
+import type { MarketSummary, Source } from "../../src/sources/types";
+import binanceError from "../fixtures/binance/error.json";
+import binanceMalformed from "../fixtures/binance/malformed.json";
+import bitfinexError from "../fixtures/bitfinex/error.json";
+import bitfinexMalformed from "../fixtures/bitfinex/malformed.json";
+import bitstampError from "../fixtures/bitstamp/error.json";
+import bitstampMalformed from "../fixtures/bitstamp/malformed.json";
+import coinbaseError from "../fixtures/coinbase/error.json";
+import coinbaseMalformed from "../fixtures/coinbase/malformed.json";
+import krakenError from "../fixtures/kraken/error.json";
+import krakenMalformed from "../fixtures/kraken/malformed.json";
+import kucoinError from "../fixtures/kucoin/error.json";
+import kucoinMalformed from "../fixtures/kucoin/malformed.json";
+import okxError from "../fixtures/okx/error.json";
+import okxMalformed from "../fixtures/okx/malformed.json";
+import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
+import { HOUR, jsonResponse, MINUTE, resetDatabase, T0 } from "./helpers";
+
+beforeEach(resetDatabase);
+afterEach(() => vi.restoreAllMocks());
+
+function source(name: string): Source {
+  return loadConfig({ ...env, SOURCES: name }).sources[0]!;
+}
+
+async function read(name: string, now = T0) {
+  return source(name).read({ fetch: (url, init) => fetch(url, init), db: env.DB, now });
+}
+
+/** A market as the fixture gives it, derived quote volumes approximately (products of decimals). */
+function market(exchange: string, base: string, quote: string, last: number | undefined, volume: number, volumeQuote: number): MarketSummary {
+  return { exchange, pair: base + quote, base, quote, last, volume, volumeQuote: expect.closeTo(volumeQuote, 9) as unknown as number };
+}
+
+describe("each source reads its fixture", () => {
+  it("kraken: c[0] last, v[1] volume, quote volume = v[1] x p[1]; wsname or legacy codes; X/Z codes and XBT/XDG aliased", async () => {
+    const reading = await read("kraken");
+    expect(reading.markets).toEqual([
+      market("kraken", "btc", "usd", 50000, 10, 10 * 49900),
+      market("kraken", "eth", "btc", 0.05, 100, 100 * 0.049),
+      market("kraken", "doge", "usd", 0.1, 1000, 1000 * 0.1),
+      market("kraken", "usdt", "usd", 1.0001, 5000, 5000 * 1),
+      market("kraken", "btc", "eur", 46000, 2, 2 * 46000), // no wsname: XXBT / ZEUR
+    ]);
+    // XREPZEUR is cancel_only; NEWCOINUSD is not in AssetPairs.
+    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1 });
+  });
+
+  it("coinbase: stats_24hour last and volume, quote volume = volume x last, exchange coinbase-pro", async () => {
+    const reading = await read("coinbase");
+    expect(reading.markets).toEqual([
+      market("coinbase-pro", "btc", "usd", 50100, 20, 20 * 50100),
+      market("coinbase-pro", "eth", "btc", 0.051, 50, 50 * 0.051),
+      market("coinbase-pro", "btc", "eur", 46100, 1, 46100),
+    ]);
+    expect(reading.dropped).toEqual({ not_trading: 1 }); // OLD-USD is delisted
+  });
+
+  it("bitstamp: quote volume = volume x vwap, x last when vwap is 0", async () => {
+    const reading = await read("bitstamp");
+    expect(reading.markets).toEqual([
+      market("bitstamp", "btc", "usd", 50200, 5, 5 * 50000),
+      market("bitstamp", "eth", "btc", 0.052, 10, 10 * 0.05),
+      market("bitstamp", "xrp", "usd", 0.5, 100, 100 * 0.5),
+    ]);
+    expect(reading.dropped).toEqual({});
+  });
+
+  it("okx: vol24h base, volCcy24h quote, exchange okex", async () => {
+    const reading = await read("okx");
+    expect(reading.markets).toEqual([
+      market("okex", "btc", "usdt", 50050, 30, 1501500),
+      market("okex", "eth", "usdt", 2500, 100, 250000),
+    ]);
+    expect(fakeRequests().map((r) => r.url)).toEqual(["https://okx.test/api/v5/market/tickers?instType=SPOT"]);
+  });
+
+  it("kucoin: vol base, volValue quote, the current symbolName (LOKI-BTC is OXEN-BTC), a null last is no price", async () => {
+    const reading = await read("kucoin");
+    expect(reading.markets).toEqual([
+      market("kucoin", "btc", "usdt", 50150, 4, 200600),
+      market("kucoin", "eth", "usdt", 2510, 10, 25100),
+      market("kucoin", "oxen", "btc", 0.000005, 1000, 0.005),
+      market("kucoin", "xyz", "usdt", undefined, 0, 0),
+    ]);
+  });
+
+  it("bitfinex: trading rows only, UST and DSH aliased, colon form, quote volume = volume x last", async () => {
+    const reading = await read("bitfinex");
+    expect(reading.markets).toEqual([
+      market("bitfinex", "btc", "usd", 50300, 3, 3 * 50300),
+      market("bitfinex", "btc", "usdt", 50120, 2, 2 * 50120),
+      market("bitfinex", "eth", "usdt", 25000, 1, 25000),
+      market("bitfinex", "dash", "btc", 0.001, 100, 100 * 0.001),
+      market("bitfinex", "doge", "usd", 0.102, 500, 500 * 0.102),
+    ]);
+    // The funding row fUSD is no market at all.
+    expect(reading.dropped).toEqual({ test_market: 1, not_spot: 1 });
+  });
+
+  it("binance: lastPrice, volume, quoteVolume; exchangeInfo for base/quote and status", async () => {
+    const reading = await read("binance");
+    expect(reading.markets).toEqual([
+      market("binance", "btc", "usdt", 50000, 100, 5000000),
+      market("binance", "eth", "btc", 0.0505, 200, 10.1),
+    ]);
+    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1 }); // BNBBTC in BREAK; NEWUSDT unlisted
+  });
+});
+
+let fake: ReturnType<typeof fakeExchanges>;
+const fakeRequests = () => fake.requests;
+beforeEach(() => {
+  fake = fakeExchanges();
+});
+
+describe("each source's error and malformed payloads fail that source with a clear message", () => {
+  const cases: [string, number, unknown, RegExp][] = [
+    ["kraken", 200, krakenError, /kraken: Ticker: EAPI:Rate limit exceeded/],
+    ["coinbase", 429, coinbaseError, /coinbase: rate limited \(429\): Public rate limit exceeded/],
+    ["bitstamp", 400, bitstampError, /bitstamp: HTTP 400: Rate limit exceeded/],
+    ["okx", 429, okxError, /okx: rate limited \(429\): Too Many Requests/],
+    ["okx", 200, okxError, /okx: tickers: code 50011: Too Many Requests/],
+    ["kucoin", 429, kucoinError, /kucoin: rate limited \(429\): Too many requests/],
+    ["kucoin", 200, kucoinError, /kucoin: allTickers: code 429000/],
+    ["bitfinex", 500, bitfinexError, /bitfinex: HTTP 500: 10020 symbol: invalid/],
+    ["bitfinex", 200, bitfinexError, /bitfinex: tickers: 10020 symbol: invalid/],
+    ["binance", 451, binanceError, /binance: unavailable from this location \(HTTP 451: Service unavailable from a restricted location/],
+    ["binance", 403, { code: 0, msg: "Forbidden" }, /binance: unavailable from this location \(HTTP 403/],
+  ];
+  it.each(cases)("%s: HTTP %i with its error body", async (name, status, body, message) => {
+    fake.routes[TICKER_ROUTES[name as keyof typeof TICKER_ROUTES]] = () => jsonResponse(body, status);
+    await expect(read(name)).rejects.toThrow(message);
+  });
+
+  const malformed: [string, unknown][] = [
+    ["kraken", krakenMalformed],
+    ["coinbase", coinbaseMalformed],
+    ["bitstamp", bitstampMalformed],
+    ["okx", okxMalformed],
+    ["kucoin", kucoinMalformed],
+    ["bitfinex", bitfinexMalformed],
+    ["binance", binanceMalformed],
+  ];
+  it.each(malformed)("%s: JSON of the wrong shape", async (name, body) => {
+    fake.routes[TICKER_ROUTES[name as keyof typeof TICKER_ROUTES]] = () => jsonResponse(body);
+    await expect(read(name)).rejects.toThrow(new RegExp(`^${name}: .*expected`));
+  });
+
+  it.each(Object.keys(TICKER_ROUTES))("%s: a body that is not JSON", async (name) => {
+    fake.routes[TICKER_ROUTES[name as keyof typeof TICKER_ROUTES]] = () => new Response("<html>502 Bad Gateway</html>", { status: 200 });
+    await expect(read(name)).rejects.toThrow(`${name}: response is not JSON`);
+  });
+
+  it("kraken: an error in AssetPairs fails the source", async () => {
+    fake.routes["kraken.test/0/public/AssetPairs"] = () => jsonResponse({ error: ["EGeneral:Internal error"] });
+    await expect(read("kraken")).rejects.toThrow("kraken: AssetPairs: EGeneral:Internal error");
+  });
+
+  it("rows of the wrong shape inside a good payload are dropped and counted, the rest kept", async () => {
+    fake.routes[TICKER_ROUTES.bitstamp] = () =>
+      jsonResponse([{ pair: "BTC/USD", last: "1", volume: "2", vwap: "1" }, { pair: "BTCUSD", last: "1" }, "x", { pair: "A B/USD", last: "1" }]);
+    const reading = await read("bitstamp");
+    expect(reading.markets.map((m) => m.pair)).toEqual(["btcusd"]);
+    expect(reading.dropped).toEqual({ malformed_market: 2, unsupported_symbol: 1 });
+  });
+});
+
+describe("metadata (AssetPairs, products, exchangeInfo) is kept in D1", () => {
+  const metadata = {
+    kraken: "kraken.test/0/public/AssetPairs",
+    coinbase: "coinbase.test/products",
+    binance: "binance.test/api/v3/exchangeInfo",
+  };
+
+  it.each(Object.entries(metadata))("%s: fetched on the first tick, then not for an hour, then refreshed", async (name, route) => {
+    await read(name, T0);
+    await read(name, T0 + MINUTE);
+    await read(name, T0 + HOUR - MINUTE);
+    expect(fake.calls(route)).toHaveLength(1);
+    await read(name, T0 + HOUR);
+    expect(fake.calls(route)).toHaveLength(2);
+    // Only the compact mapping is stored.
+    const row = await env.DB.prepare("SELECT catalog FROM source_catalogs WHERE source = ?").bind(name).first<{ catalog: string }>();
+    const catalog = JSON.parse(row!.catalog);
+    expect(Object.keys(catalog).sort()).toEqual(["missing", "pairs"]);
+    expect(Object.values(catalog.pairs).every((v) => v === null || (Array.isArray(v) && v.length === 2))).toBe(true);
+  });
+
+  it("a ticker naming a new symbol refreshes the metadata at once, and a symbol still unknown does not refresh it again", async () => {
+    await read("binance", T0);
+    expect(fake.calls(metadata.binance)).toHaveLength(1); // NEWUSDT is unknown after this refresh
+    await read("binance", T0 + MINUTE);
+    expect(fake.calls(metadata.binance)).toHaveLength(1);
+
+    // SOLUSDT appears in the tickers and in exchangeInfo.
+    const { default: tickers } = await import("../fixtures/binance/ticker-24hr.json");
+    const { default: info } = await import("../fixtures/binance/exchange-info.json");
+    fake.routes[TICKER_ROUTES.binance] = () =>
+      jsonResponse([...tickers, { ...tickers[0], symbol: "SOLUSDT", lastPrice: "150.00", volume: "10", quoteVolume: "1500" }]);
+    fake.routes[metadata.binance] = () =>
+      jsonResponse({ ...info, symbols: [...info.symbols, { ...info.symbols[0], symbol: "SOLUSDT", baseAsset: "SOL" }] });
+    const reading = await read("binance", T0 + 2 * MINUTE);
+    expect(fake.calls(metadata.binance)).toHaveLength(2);
+    expect(reading.markets.map((m) => m.pair)).toEqual(["btcusdt", "ethbtc", "solusdt"]);
+    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1 });
+  });
+});
