@@ -215,6 +215,42 @@ describe("rank", () => {
     expectRanksMatch("price", past, await rankAll(env.DB, "price", windowEndingAt(past)));
   });
 
+  it("purges old points together with their share of the rank sums", async () => {
+    const next = random(3);
+    // 26 hours, a tick every 20 minutes: folds and purges run as the cron runs them.
+    for (let ts = T0; ts <= T0 + 26 * 60 * MINUTE; ts += 20 * MINUTE) {
+      const points: Point[] = ["a", "b", "c"].map((symbol) => ({ metric_type: "volume", symbol, value: 1e6 * (1 + next()) }));
+      // "gone" trades for the first two hours only.
+      if (ts < T0 + 2 * 60 * MINUTE) points.push({ metric_type: "volume", symbol: "gone", value: next() });
+      await tick(ts, points);
+    }
+    const state = await env.DB.prepare("SELECT lo, hi FROM tracker_state").first<{ lo: number; hi: number }>();
+    // Nothing older than the folded range is left, and nothing in it is missing.
+    const oldest = await env.DB.prepare("SELECT min(ts) AS ts FROM points").first<{ ts: number }>();
+    expect(oldest!.ts).toBeGreaterThan(state!.lo);
+    expect(state!.hi - state!.lo).toBe(DAY);
+    // Each metric's sums are exactly those of its stored points, recomputed here.
+    const { results } = await env.DB.prepare("SELECT id, symbol, shift, n, s1, s2 FROM metrics ORDER BY symbol").all<{
+      id: number;
+      symbol: string;
+      shift: number;
+      n: number;
+      s1: number;
+      s2: number;
+    }>();
+    expect(results.map((m) => m.symbol)).toEqual(["a", "b", "c"]); // "gone" was forgotten
+    for (const metric of results) {
+      const values = (
+        await env.DB.prepare("SELECT value FROM points WHERE metric_id = ?1 AND ts > ?2 AND ts <= ?3")
+          .bind(metric.id, state!.lo, state!.hi)
+          .all<{ value: number }>()
+      ).results.map((row) => row.value - metric.shift);
+      expect(metric.n).toBe(values.length);
+      expect(metric.s1).toBeCloseTo(values.reduce((a, d) => a + d, 0), 3);
+      expect(metric.s2 / values.reduce((a, d) => a + d * d, 0)).toBeCloseTo(1, 9);
+    }
+  });
+
   it("a tick stored twice is refused and changes nothing", async () => {
     await tick(T0, [{ metric_type: "price", symbol: "a", value: 1 }]);
     const before = await env.DB.prepare("SELECT * FROM metrics").all();
