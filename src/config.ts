@@ -6,6 +6,10 @@ import type { Source } from "./sources/types";
 /** Secrets are not in wrangler.toml, so `wrangler types` does not list them. */
 export interface Secrets {
   CRYPTOWATCH_API_KEY?: string;
+  /** Where alerts are POSTed; no delivery when unset. */
+  ALERT_WEBHOOK_URL?: string;
+  /** Key of the X-Signature HMAC-SHA256 of each alert body; unsigned when unset. */
+  ALERT_WEBHOOK_SECRET?: string;
 }
 
 export type TrackerEnv = Env & Secrets;
@@ -74,4 +78,61 @@ function baseUrl(value: string | undefined, name: string, fallback: string): str
     throw new ConfigError(`${name} must be an http(s) URL, got "${value}"`);
   }
   return value.trim();
+}
+
+export interface AlertSettings {
+  /** k: a point alerts when value > k × the mean of the previous hour. */
+  multiplier: number;
+  /** The previous hour must hold at least this many points of the metric. */
+  minPoints: number;
+  /** No two alerts of a metric closer than this, ms. */
+  cooldownMs: number;
+}
+
+export interface AlertConfig {
+  settings: AlertSettings;
+  webhook: { url: string; secret: string | undefined; timeoutMs: number } | undefined;
+}
+
+export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
+/** Ticks are a minute apart, so the hour before a tick holds at most 59 points. */
+export const MAX_ALERT_MIN_POINTS = 59;
+export const MAX_ALERT_COOLDOWN_MINUTES = 24 * 60;
+
+/** The alert vars and secrets, validated; throws ConfigError naming the bad one. */
+export function loadAlertConfig(env: TrackerEnv): AlertConfig {
+  const multiplier = number(env.ALERT_MULTIPLIER, "ALERT_MULTIPLIER", 3);
+  if (!(multiplier >= 1)) throw new ConfigError(`ALERT_MULTIPLIER must be a number >= 1, got "${env.ALERT_MULTIPLIER}"`);
+  const minPoints = integer(env.ALERT_MIN_POINTS, "ALERT_MIN_POINTS", 30, 1, MAX_ALERT_MIN_POINTS);
+  const cooldown = integer(env.ALERT_COOLDOWN_MINUTES, "ALERT_COOLDOWN_MINUTES", 60, 0, MAX_ALERT_COOLDOWN_MINUTES);
+
+  let webhook: AlertConfig["webhook"];
+  if (env.ALERT_WEBHOOK_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.ALERT_WEBHOOK_URL);
+    } catch {
+      throw new ConfigError("ALERT_WEBHOOK_URL is not a URL");
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") {
+      throw new ConfigError(`ALERT_WEBHOOK_URL must be http(s), got ${url.protocol}`);
+    }
+    webhook = { url: url.href, secret: env.ALERT_WEBHOOK_SECRET || undefined, timeoutMs: DEFAULT_WEBHOOK_TIMEOUT_MS };
+  }
+  return { settings: { multiplier, minPoints, cooldownMs: cooldown * 60_000 }, webhook };
+}
+
+function number(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new ConfigError(`${name} must be a number, got "${raw}"`);
+  return value;
+}
+
+function integer(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  const value = number(raw, name, fallback);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
 }

@@ -2,6 +2,8 @@
 export interface MetricTypeDefinition {
   metric_type: string;
   description: string;
+  /** `false` opts the type out of alerts (README, "Alerts"); on when absent. */
+  alerts?: boolean;
 }
 
 export const METRIC_TYPES = [

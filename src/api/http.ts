@@ -39,6 +39,9 @@ export async function withState(request: IRequest, env: TrackerEnv): Promise<Res
   api.db = env.DB.withSession("first-unconstrained");
   api.now = Date.now();
   api.state = await readState(api.db);
+  // Alerts and their delivery state change between ticks: no tick-versioned
+  // ETag describes them, so they are answered fresh (no-store).
+  if (/\/alerts\/?$/.test(new URL(request.url).pathname)) return undefined;
   api.etag = `W/"${api.state.version}-${Math.floor(api.now / MINUTE_MS)}"`;
   const ifNoneMatch = request.headers.get("if-none-match");
   if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === api.etag || tag.trim() === "*")) {

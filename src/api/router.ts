@@ -23,6 +23,8 @@ router
   .get("/metric_types/:metric_type/metrics/:symbol", read(routes.metric))
   .get("/metric_types/:metric_type/metrics/:symbol/history", read(routes.metricHistory))
   .get("/metric_types/:metric_type/metrics/:symbol/rank", read(routes.metricRank))
+  .get("/metric_types/:metric_type/metrics/:symbol/alerts", read(routes.metricAlerts))
+  .get("/alerts", read(routes.alerts))
   .all("*", notFound);
 
 /** HEAD is answered as GET without a body. */

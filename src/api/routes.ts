@@ -1,6 +1,7 @@
 /** The metrics API: each handler parses, calls storage, shapes the JSON. */
 import { StatusError } from "itty-router";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
+import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
 import { history, latestPoint, listMetrics, rankAll, rankOf } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { windowEndingAt } from "../storage/window";
@@ -27,7 +28,10 @@ function metricType(request: ApiRequest): MetricTypeDefinition {
 
 /** Symbols are lower-case; BTCEUR is read as btceur. */
 function symbol(request: ApiRequest): string {
-  const name = param(request, "symbol").toLowerCase();
+  return validSymbol(param(request, "symbol").toLowerCase());
+}
+
+function validSymbol(name: string): string {
   if (!SYMBOL.test(name)) {
     throw new StatusError(400, `Malformed symbol "${name}": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'`);
   }
@@ -75,12 +79,15 @@ export function health() {
   return { status: "ok" };
 }
 
+/** The API shows a type's name and description; the rest of its definition is internal. */
+const describe = ({ metric_type, description }: MetricTypeDefinition) => ({ metric_type, description });
+
 export function metricTypes() {
-  return { metric_types: METRIC_TYPES };
+  return { metric_types: METRIC_TYPES.map(describe) };
 }
 
 export function oneMetricType(request: ApiRequest) {
-  return metricType(request);
+  return describe(metricType(request));
 }
 
 export async function metrics(request: ApiRequest) {
@@ -121,5 +128,80 @@ export async function ranking(request: ApiRequest) {
     metric_type: type.metric_type,
     total: rows.length,
     ranking: rows.map((row) => ({ rank: row.rank, symbol: row.symbol, stddev: row.stddev })),
+  };
+}
+
+export const ALERTS_DEFAULT_LIMIT = 100;
+export const ALERTS_MAX_LIMIT = 1000;
+
+/** GET /alerts?metric_type=&symbol=&since=&limit= ; an unknown metric_type is a bad parameter: 400. */
+export async function alerts(request: ApiRequest) {
+  const query = new URL(request.url).searchParams;
+  const filter = alertFilter(query);
+  const type = single(query, "metric_type");
+  if (type !== undefined) {
+    if (!findMetricType(type)) throw new StatusError(400, `Unknown metric_type "${type}": expected one of ${METRIC_TYPES.map((t) => t.metric_type).join(", ")}`);
+    filter.metricType = type;
+  }
+  const name = single(query, "symbol");
+  if (name !== undefined) filter.symbol = validSymbol(name.toLowerCase());
+  return { alerts: (await listAlerts(request.db, filter)).map(alertJson) };
+}
+
+/** GET /metric_types/{type}/metrics/{symbol}/alerts: that metric's alerts (an empty list when it has none). */
+export async function metricAlerts(request: ApiRequest) {
+  const type = metricType(request);
+  const name = symbol(request);
+  const filter = { ...alertFilter(new URL(request.url).searchParams), metricType: type.metric_type, symbol: name };
+  return { alerts: (await listAlerts(request.db, filter)).map(alertJson) };
+}
+
+function alertFilter(query: URLSearchParams): AlertFilter {
+  const filter: AlertFilter = { limit: ALERTS_DEFAULT_LIMIT };
+  const limit = single(query, "limit");
+  if (limit !== undefined) {
+    if (!/^\d{1,9}$/.test(limit) || Number(limit) < 1 || Number(limit) > ALERTS_MAX_LIMIT) {
+      throw new StatusError(400, `Malformed limit "${limit}": expected an integer from 1 to ${ALERTS_MAX_LIMIT}`);
+    }
+    filter.limit = Number(limit);
+  }
+  const since = single(query, "since");
+  if (since !== undefined) filter.since = parseSince(since);
+  return filter;
+}
+
+/** An ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z") or epoch milliseconds. */
+function parseSince(raw: string): number {
+  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new StatusError(400, `Malformed since "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
+  }
+  return ms;
+}
+
+function single(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new StatusError(400, `Parameter ${name} is given ${values.length} times`);
+  if (values.length === 1 && values[0] === "") throw new StatusError(400, `Parameter ${name} is empty`);
+  return values[0];
+}
+
+function alertJson(alert: AlertRow) {
+  return {
+    id: alert.id,
+    metric_type: alert.metric_type,
+    symbol: alert.symbol,
+    time: iso(alert.tick_ts),
+    value: alert.value,
+    average: alert.average,
+    threshold: alert.threshold,
+    points: alert.points,
+    created_at: iso(alert.created_at),
+    delivery: {
+      state: alert.delivery_state,
+      attempts: alert.attempts,
+      last_error: alert.last_error,
+      delivered_at: alert.delivered_at === null ? null : iso(alert.delivered_at),
+    },
   };
 }

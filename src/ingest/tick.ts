@@ -11,7 +11,9 @@ import type { MarketSummary, Source, SourceReading } from "../sources/types";
 import { recordSourceStatuses } from "../storage/sources";
 import { DuplicateTickError, FOLD_INTERVAL_MS, fold, insertTick, purge, readState, tickExists } from "../storage/ticks";
 import { MINUTE_MS, WINDOW_MS } from "../storage/window";
-import { aggregate } from "./aggregate";
+import { publishTick } from "../alerts/messages";
+import { METRIC_TYPES } from "../metric-types";
+import { aggregate, type Point } from "./aggregate";
 
 export interface SourceOutcome {
   source: string;
@@ -24,7 +26,7 @@ export interface SourceOutcome {
 }
 
 export type TickOutcome =
-  | { status: "stored"; ts: number; points: number; sources: SourceOutcome[] }
+  | { status: "stored"; ts: number; points: number; sources: SourceOutcome[]; stored: readonly Point[] }
   | { status: "duplicate"; ts: number }
   | { status: "failed"; ts: number; error: string; sources: SourceOutcome[] };
 
@@ -43,6 +45,7 @@ export async function runScheduled(env: TrackerEnv, scheduledTime: number): Prom
     console.error({ msg: "tick failed: configuration error", tick: iso(ts), error: err.message });
     outcome = { status: "failed", ts, error: err.message, sources: [] };
   }
+  if (outcome.status === "stored") await handToAlerts(env, outcome.ts, outcome.stored);
   await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
   return outcome;
 }
@@ -95,7 +98,7 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
       duration_ms: Date.now() - started,
       sources: outcomes,
     });
-    return { status: "stored", ts, points: points.length, sources: outcomes };
+    return { status: "stored", ts, points: points.length, sources: outcomes, stored: points };
   } catch (err) {
     if (err instanceof DuplicateTickError) return duplicate(ts);
     console.error({ msg: "tick failed", tick: iso(ts), error: errorText(err) });
@@ -138,6 +141,19 @@ async function readSource(
     return {
       outcome: { source: source.name, status: "error", markets: 0, dropped: {}, latency_ms: Date.now() - started, error },
     };
+  }
+}
+
+/**
+ * Queue the stored tick for the alerting. Only the enqueueing is awaited, not
+ * the evaluation; a failure is logged and leaves the stored tick as it is.
+ */
+async function handToAlerts(env: TrackerEnv, ts: number, points: readonly Point[]): Promise<void> {
+  try {
+    const parts = await publishTick(env.ALERT_TICKS, ts, points, METRIC_TYPES);
+    console.log({ msg: "tick queued for alerts", tick: iso(ts), parts });
+  } catch (err) {
+    console.error({ msg: "queueing the tick for alerts failed", tick: iso(ts), error: errorText(err) });
   }
 }
 

@@ -89,6 +89,7 @@ export async function resetDatabase(): Promise<void> {
     env.DB.prepare("DELETE FROM ticks"),
     env.DB.prepare("DELETE FROM source_catalogs"),
     env.DB.prepare("DELETE FROM source_status"),
+    env.DB.prepare("DELETE FROM alerts"),
     env.DB.prepare(
       "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, last_tick = NULL, last_tick_stored_at = NULL",
     ),

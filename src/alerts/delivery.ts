@@ -1,0 +1,103 @@
+/**
+ * Webhook delivery of stored alerts: POST of a JSON body, signed with
+ * HMAC-SHA256 under ALERT_WEBHOOK_SECRET. X-Signature is `sha256=` followed
+ * by the lower-case hex HMAC of the exact body bytes. A failure (non-2xx,
+ * network error, timeout) is retried through the queue with exponential
+ * backoff; when the queue gives up, the dead-letter consumer marks the alert failed.
+ */
+import { loadAlertConfig, type AlertConfig, type TrackerEnv } from "../config";
+import { errorText } from "../sources/http";
+import { alertById, markAttemptFailed, markDelivered, markFailed, markNotConfigured, type AlertRow } from "../storage/alerts";
+import type { DeliveryMessage } from "./messages";
+
+type Webhook = NonNullable<AlertConfig["webhook"]>;
+
+/** Seconds before retry n+1 of a message on its n-th attempt: 10, 20, 40... up to 10 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(600, 10 * 2 ** Math.max(0, attempts - 1));
+}
+
+const iso = (ts: number) => new Date(ts).toISOString();
+
+/** What the webhook receives. */
+export function alertBody(alert: AlertRow): string {
+  return JSON.stringify({
+    id: alert.id,
+    metric_type: alert.metric_type,
+    symbol: alert.symbol,
+    time: iso(alert.tick_ts),
+    value: alert.value,
+    average: alert.average,
+    threshold: alert.threshold,
+    points: alert.points,
+    message: `${alert.metric_type} of ${alert.symbol} is ${alert.value} at ${iso(alert.tick_ts)}, above its threshold ${alert.threshold} (last-hour average ${alert.average} over ${alert.points} points)`,
+  });
+}
+
+/** `sha256=` + hex(HMAC-SHA256(secret, body)). */
+export async function signature(secret: string, body: string): Promise<string> {
+  const encoder = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
+  return `sha256=${Array.from(mac, (byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** One POST; resolves to an error text when it did not succeed. */
+export async function post(webhook: Webhook, alert: AlertRow): Promise<string | undefined> {
+  const body = alertBody(alert);
+  const headers: Record<string, string> = { "content-type": "application/json", "x-alert-id": String(alert.id) };
+  if (webhook.secret) headers["x-signature"] = await signature(webhook.secret, body);
+  try {
+    const response = await fetch(webhook.url, {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(webhook.timeoutMs),
+    });
+    await response.body?.cancel();
+    return response.ok ? undefined : `HTTP ${response.status}`;
+  } catch (err) {
+    return err instanceof DOMException && err.name === "TimeoutError" ? `timed out after ${webhook.timeoutMs} ms` : errorText(err);
+  }
+}
+
+export async function deliverAlerts(batch: MessageBatch<DeliveryMessage>, env: TrackerEnv): Promise<void> {
+  const { webhook } = loadAlertConfig(env);
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      const id = message.body.alert_id;
+      try {
+        const alert = await alertById(env.DB, id);
+        if (!alert || alert.delivery_state !== "pending") return message.ack();
+        if (!webhook) {
+          await markNotConfigured(env.DB, id);
+          return message.ack();
+        }
+        const error = await post(webhook, alert);
+        if (error === undefined) {
+          await markDelivered(env.DB, id, Date.now());
+          console.log({ msg: "alert delivered", alert_id: id, attempt: message.attempts });
+          return message.ack();
+        }
+        await markAttemptFailed(env.DB, id, error);
+        const delaySeconds = retryDelaySeconds(message.attempts);
+        console.warn({ msg: "alert delivery failed; will retry", alert_id: id, attempt: message.attempts, error, retry_in_s: delaySeconds });
+        message.retry({ delaySeconds });
+      } catch (err) {
+        console.error({ msg: "alert delivery errored; will retry", alert_id: id, error: errorText(err) });
+        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      }
+    }),
+  );
+}
+
+/** The delivery queue gave up on these: the alerts become failed, never silently lost. */
+export async function markUndelivered(batch: MessageBatch<DeliveryMessage>, env: TrackerEnv): Promise<void> {
+  for (const message of batch.messages) {
+    const id = message.body.alert_id;
+    const changed = await markFailed(env.DB, id, "delivery retries exhausted");
+    console.error({ msg: "alert delivery failed for good", alert_id: id, marked_failed: changed });
+    message.ack();
+  }
+}
