@@ -18,7 +18,8 @@ export class AlertWindow extends DurableObject<TrackerEnv> {
 
   constructor(ctx: DurableObjectState, env: TrackerEnv) {
     super(ctx, env);
-    void ctx.blockConcurrencyWhile(async () => this.restore());
+    // SQLite storage is synchronous: the state is whole before any call is served.
+    this.restore();
   }
 
   private restore(): void {

@@ -1,8 +1,9 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { alertBody, signature } from "../../src/alerts/delivery";
 import type { AlertMessage, DeliveryMessage, TickPart } from "../../src/alerts/messages";
+import { AlertWindow } from "../../src/alerts/window";
 import type { TrackerEnv } from "../../src/config";
 import { runScheduled } from "../../src/ingest/tick";
 import worker from "../../src/index";
@@ -155,6 +156,27 @@ describe("the tick queue consumer", () => {
       [2 * MINUTE, 15, 45],
       [4 * MINUTE, 38, 114],
     ]);
+  });
+
+  it("restores its last hour from Durable Object storage after a restart", async () => {
+    await runQueue("alert-ticks", [tick(0, { btc: 10 }), tick(1, { btc: 30 }), tick(1, { eth: 5 }, "volume")]);
+    const stub = env.ALERT_WINDOW.get(env.ALERT_WINDOW.idFromName("price"));
+    const evaluation = await runInDurableObject(stub, async (_instance, state) => {
+      // A new instance over the same storage, as after an eviction.
+      const fresh = new AlertWindow(state, env);
+      return fresh.evaluate(tick(2, { btc: 61 }), { multiplier: 3, minPoints: 2, cooldownMs: 0 });
+    });
+    expect(evaluation).toEqual({
+      status: "evaluated",
+      candidates: [{ metric_type: "price", symbol: "btc", ts: base + 2 * MINUTE, value: 61, average: 20, threshold: 60, points: 2 }],
+    });
+  });
+
+  it("logs tick parts that exhausted their retries", async () => {
+    const error = vi.spyOn(console, "error");
+    const result = await runQueue("alert-ticks-dlq", [tick(0, { btc: 1 })]);
+    expect(result.retryMessages).toEqual([]);
+    expect(error).toHaveBeenCalledWith(expect.objectContaining({ msg: "alert message dropped after retries", queue: "alert-ticks-dlq" }));
   });
 
   it("leaves out a tick too old to be judged, and acknowledges it", async () => {
