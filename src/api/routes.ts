@@ -2,7 +2,7 @@
 import { StatusError } from "itty-router";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
-import { history, latestPoint, listMetrics, rankAll, rankOf } from "../storage/queries";
+import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
@@ -48,7 +48,9 @@ export async function root(request: ApiRequest) {
   return {
     status: "ok",
     last_tick: state.last_tick === null ? null : iso(state.last_tick),
-    last_tick_age_seconds: state.last_tick_stored_at === null ? null : Math.round((now - state.last_tick_stored_at) / 1000),
+    // Never negative, even if this isolate's clock is behind the one that stored the tick.
+    last_tick_age_seconds:
+      state.last_tick_stored_at === null ? null : Math.max(0, Math.round((now - state.last_tick_stored_at) / 1000)),
     metric_types: METRIC_TYPES.map((type) => type.metric_type),
     // "6/7 ok": the sources the latest tick read, and how many answered (details: /sources).
     sources: statuses.length === 0 ? null : `${statuses.filter((s) => s.status === "ok").length}/${statuses.length} ok`,
@@ -203,5 +205,15 @@ function alertJson(alert: AlertRow) {
       last_error: alert.last_error,
       delivered_at: alert.delivered_at === null ? null : iso(alert.delivered_at),
     },
+  };
+}
+
+/** The latest value of every metric of a type (for the dashboard's list), by symbol. */
+export async function latest(request: ApiRequest) {
+  const type = metricType(request);
+  const rows = await latestPoints(request.db, type.metric_type, windowEndingAt(request.now));
+  return {
+    metric_type: type.metric_type,
+    latest: rows.map((row) => ({ symbol: row.symbol, time: iso(row.ts), value: row.value })),
   };
 }

@@ -121,3 +121,26 @@ export async function rankOf(db: Reader, metricType: string, symbol: string, win
     .bind(metricType, window.since, window.until, symbol)
     .first<RankRow>();
 }
+
+export interface LatestRow extends PointRow {
+  symbol: string;
+}
+
+/**
+ * The newest point of every metric of a type that has one in the window, by
+ * symbol: one primary-key seek per metric (max(ts) of its points in range).
+ */
+export async function latestPoints(db: Reader, metricType: string, window: Window): Promise<LatestRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT m.symbol, p.ts, p.value
+       FROM metrics m
+       JOIN points p ON p.metric_id = m.id
+        AND p.ts = (SELECT max(ts) FROM points q WHERE q.metric_id = m.id AND q.ts > ?2 AND q.ts <= ?3)
+       WHERE m.metric_type = ?1
+       ORDER BY m.symbol`,
+    )
+    .bind(metricType, window.since, window.until)
+    .all<LatestRow>();
+  return results;
+}

@@ -5,6 +5,7 @@ import worker from "../../src/index";
 import summariesFixture from "../fixtures/cryptowatch/summaries.json";
 import pairsFixture from "../fixtures/cryptowatch/pairs.json";
 import pairsPage2Fixture from "../fixtures/cryptowatch/pairs-page2.json";
+import { checkAgainstOpenApi } from "./openapi-check";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -72,8 +73,20 @@ export async function runCron(scheduledTime: number): Promise<void> {
   await waitOnExecutionContext(ctx);
 }
 
+/**
+ * Send a request to the Worker. Every response is checked against the OpenAPI
+ * document (test/unit/openapi-check.ts): an undocumented path, status, header
+ * or body shape fails the test that received it.
+ */
+export async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  const request = new Request(`http://tracker.test${path}`, init);
+  const response = await exports.default.fetch(request.clone());
+  await checkAgainstOpenApi(request, response);
+  return response;
+}
+
 export async function get(path: string, headers: HeadersInit = {}): Promise<Response> {
-  return exports.default.fetch(new Request(`http://tracker.test${path}`, { headers }));
+  return request(path, { headers });
 }
 
 export async function getJson<T = any>(path: string): Promise<{ status: number; body: T; response: Response }> {

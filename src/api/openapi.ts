@@ -1,0 +1,442 @@
+/**
+ * The OpenAPI 3.1 description of the API, served at /openapi.json and rendered
+ * at /docs. Hand-written; test/unit/openapi-check.ts validates every response
+ * the unit tests receive against it, and openapi.test.ts checks that it names
+ * exactly the routes of router.ts, so it cannot drift from the code.
+ */
+import { METRIC_TYPES } from "../metric-types";
+
+const json = (schema: object, example?: unknown) => ({
+  "application/json": { schema, ...(example === undefined ? {} : { example }) },
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const response = (name: string) => ({ $ref: `#/components/responses/${name}` });
+const param = (name: string) => ({ $ref: `#/components/parameters/${name}` });
+
+/** Every successful read: cacheable until the next tick, with a validator. */
+const cached = (description: string, schema: object, example: unknown) => ({
+  description,
+  headers: {
+    "Cache-Control": { $ref: "#/components/headers/CacheControl" },
+    ETag: { $ref: "#/components/headers/ETag" },
+    "Access-Control-Allow-Origin": { $ref: "#/components/headers/AccessControlAllowOrigin" },
+  },
+  content: json(schema, example),
+});
+
+const T = "2026-11-29T17:04:00.000Z";
+const metricTypeNames = METRIC_TYPES.map((type) => type.metric_type);
+
+/** Responses of every operation besides its 200. */
+const common = { "304": response("NotModified"), "503": response("Unavailable") };
+/** ... and of the operations under /metric_types/{metric_type}/metrics/{symbol}. */
+const onMetric = { ...common, "400": response("BadRequest"), "404": response("NotFound") };
+
+export const openApiDocument = {
+  openapi: "3.1.0",
+  info: {
+    title: "Crypto Data Tracker",
+    version: "0.1.0",
+    description: [
+      "Crypto market metrics aggregated across exchanges every minute, with 24 hours of history.",
+      "",
+      "Every endpoint answers `GET` (and `HEAD`, the same without a body) with JSON and allows cross-origin",
+      "requests (`OPTIONS` preflight). The window of every endpoint is the 24 hours before the request:",
+      "points with `now - 24 h < time <= now`. A successful answer carries `Cache-Control: public, max-age=<seconds",
+      "to the next minute>` (the next tick) and a weak `ETag`; `If-None-Match` with it answers 304. Errors are",
+      "`{\"status\": <code>, \"error\": \"<message>\"}` with `Cache-Control: no-store`; any method but GET, HEAD",
+      "and OPTIONS is a 405 of that shape.",
+      "",
+      "A browser asking for `/` (`Accept: text/html`) gets the dashboard; this reference is at `/docs`.",
+    ].join("\n"),
+    license: { name: "MIT", identifier: "MIT" },
+  },
+  tags: [
+    { name: "status", description: "Is the tracker up, and when did it last tick" },
+    { name: "metrics", description: "Metric types, metrics, their latest values and 24 h history" },
+    { name: "volatility", description: "Metrics ranked by the standard deviation of their 24 h history" },
+  ],
+  paths: {
+    "/": {
+      get: {
+        tags: ["status"],
+        operationId: "status",
+        summary: "Status, with the time of the last successful tick",
+        description:
+          "A client that prefers `text/html` to JSON (a browser) gets the dashboard page instead (`Vary: Accept`).",
+        responses: {
+          "200": {
+            description: "The tracker's status (JSON), or the dashboard page for a browser",
+            headers: {
+              "Cache-Control": {
+                description: "For JSON as on every endpoint; the page carries the static assets' own caching",
+                required: true,
+                schema: { type: "string" },
+              },
+              ETag: { description: "For JSON as on every endpoint; the page's own otherwise", required: true, schema: { type: "string" } },
+              Vary: { description: "The answer depends on Accept", required: true, schema: { type: "string", pattern: "Accept" } },
+            },
+            content: {
+              ...json(ref("Status"), { status: "ok", last_tick: T, last_tick_age_seconds: 12, metric_types: metricTypeNames }),
+              "text/html": { schema: { type: "string" } },
+            },
+          },
+          ...common,
+        },
+      },
+    },
+    "/health": {
+      get: {
+        tags: ["status"],
+        operationId: "health",
+        summary: "Liveness: always JSON",
+        responses: { "200": cached("Up", ref("Health"), { status: "ok" }), ...common },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        tags: ["status"],
+        operationId: "openapi",
+        summary: "This document",
+        responses: {
+          "200": cached("The OpenAPI 3.1 description of the API", { type: "object", required: ["openapi", "paths"] }, undefined),
+          ...common,
+        },
+      },
+    },
+    "/metric_types": {
+      get: {
+        tags: ["metrics"],
+        operationId: "listMetricTypes",
+        summary: "The metric types the tracker computes",
+        responses: { "200": cached("Every metric type", ref("MetricTypeList"), { metric_types: METRIC_TYPES }), ...common },
+      },
+    },
+    "/metric_types/{metric_type}": {
+      parameters: [param("metric_type")],
+      get: {
+        tags: ["metrics"],
+        operationId: "getMetricType",
+        summary: "One metric type",
+        responses: {
+          "200": cached("The metric type", ref("MetricType"), METRIC_TYPES[0]),
+          "404": response("NotFound"),
+          ...common,
+        },
+      },
+    },
+    "/metric_types/{metric_type}/metrics": {
+      parameters: [param("metric_type")],
+      get: {
+        tags: ["metrics"],
+        operationId: "listMetrics",
+        summary: "The metrics of a type with at least one point in the last 24 h, by symbol",
+        responses: {
+          "200": cached("The metrics", ref("MetricList"), {
+            metrics: [
+              { metric_type: "price", symbol: "adausd" },
+              { metric_type: "price", symbol: "btceur" },
+            ],
+          }),
+          "404": response("NotFound"),
+          ...common,
+        },
+      },
+    },
+    "/metric_types/{metric_type}/latest": {
+      parameters: [param("metric_type")],
+      get: {
+        tags: ["metrics"],
+        operationId: "latestValues",
+        summary: "The latest value of every metric of a type, by symbol",
+        responses: {
+          "200": cached("The latest point of each metric with a point in the last 24 h", ref("LatestList"), {
+            metric_type: "price",
+            latest: [
+              { symbol: "adausd", time: T, value: 1.1122 },
+              { symbol: "btceur", time: T, value: 50050 },
+            ],
+          }),
+          "404": response("NotFound"),
+          ...common,
+        },
+      },
+    },
+    "/metric_types/{metric_type}/ranking": {
+      parameters: [param("metric_type")],
+      get: {
+        tags: ["volatility"],
+        operationId: "ranking",
+        summary: "Every metric of a type ranked by the standard deviation of its last 24 h",
+        description:
+          "Population standard deviation of each metric's points in the window; `RANK()` over it, most volatile first " +
+          "(ties share a rank, so the last rank may be below `total`). Ordered by rank, then symbol.",
+        responses: {
+          "200": cached("The ranking", ref("Ranking"), {
+            metric_type: "price",
+            total: 3,
+            ranking: [
+              { rank: 1, symbol: "btceur", stddev: 212.5 },
+              { rank: 2, symbol: "adausd", stddev: 0.004 },
+              { rank: 2, symbol: "ethbtc", stddev: 0.004 },
+            ],
+          }),
+          "404": response("NotFound"),
+          ...common,
+        },
+      },
+    },
+    "/metric_types/{metric_type}/metrics/{symbol}": {
+      parameters: [param("metric_type"), param("symbol")],
+      get: {
+        tags: ["metrics"],
+        operationId: "getMetric",
+        summary: "One metric, with its latest value",
+        responses: {
+          "200": cached("The metric", ref("Metric"), {
+            metric_type: "volume",
+            symbol: "btc",
+            latest: { time: T, value: 40 },
+          }),
+          ...onMetric,
+        },
+      },
+    },
+    "/metric_types/{metric_type}/metrics/{symbol}/history": {
+      parameters: [param("metric_type"), param("symbol")],
+      get: {
+        tags: ["metrics"],
+        operationId: "getHistory",
+        summary: "Every point of a metric in the last 24 h, oldest first",
+        responses: {
+          "200": cached("The history: ISO-8601 UTC minute -> value", ref("History"), {
+            history: { "2026-11-29T17:03:00.000Z": 1458881474.98, [T]: 1458902210.5 },
+          }),
+          ...onMetric,
+        },
+      },
+    },
+    "/metric_types/{metric_type}/metrics/{symbol}/rank": {
+      parameters: [param("metric_type"), param("symbol")],
+      get: {
+        tags: ["volatility"],
+        operationId: "getRank",
+        summary: "A metric's volatility rank among the metrics of its type",
+        description: "The metric's row of `/metric_types/{metric_type}/ranking`: rank 1 is the most volatile.",
+        responses: { "200": cached("The rank", ref("Rank"), { rank: 53, total: 1050 }), ...onMetric },
+      },
+    },
+  },
+  components: {
+    parameters: {
+      metric_type: {
+        name: "metric_type",
+        in: "path",
+        required: true,
+        description: "A metric type (see `/metric_types`)",
+        schema: { type: "string", enum: metricTypeNames },
+        example: "price",
+      },
+      symbol: {
+        name: "symbol",
+        in: "path",
+        required: true,
+        description:
+          "A pair (`btceur`) for `price`, an asset (`btc`) for `volume`. Read lower-case (`BTCEUR` is `btceur`).",
+        schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" },
+        example: "btceur",
+      },
+    },
+    headers: {
+      CacheControl: {
+        description: "`public, max-age=<seconds to the next minute>`: valid until the next tick",
+        required: true,
+        schema: { type: "string", pattern: "^public, max-age=[1-9][0-9]*$" },
+        example: "public, max-age=37",
+      },
+      ETag: {
+        description: "Weak validator of the stored data and the minute; send it back in `If-None-Match`",
+        required: true,
+        schema: { type: "string", pattern: '^W/"[^"]+"$' },
+        example: 'W/"1042-29405044"',
+      },
+      AccessControlAllowOrigin: {
+        description: "Cross-origin GET is allowed",
+        required: true,
+        schema: { type: "string", const: "*" },
+      },
+      NoStore: {
+        description: "Errors are not cached",
+        required: true,
+        schema: { type: "string", const: "no-store" },
+      },
+    },
+    responses: {
+      NotModified: {
+        description: "`If-None-Match` matched the current ETag: the cached answer is still valid",
+        headers: {
+          "Cache-Control": { $ref: "#/components/headers/CacheControl" },
+          ETag: { $ref: "#/components/headers/ETag" },
+        },
+      },
+      BadRequest: {
+        description: "Malformed path parameter",
+        headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+        content: json(ref("Error"), {
+          status: 400,
+          error: "Malformed symbol \"b c\": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'",
+        }),
+      },
+      NotFound: {
+        description: "Unknown metric type, metric (no point in the last 24 h) or path; the message names it",
+        headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+        content: json(ref("Error"), { status: 404, error: 'Metric type "foo" does not exist' }),
+      },
+      MethodNotAllowed: {
+        description: "Any method but GET, HEAD and OPTIONS, on any path",
+        headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+        content: json(ref("Error"), { status: 405, error: "Method POST is not allowed: the API is read-only (GET)" }),
+      },
+      Unavailable: {
+        description: "The database is temporarily unavailable; retry shortly",
+        headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+        content: json(ref("Error"), { status: 503, error: "The database is temporarily unavailable; try again shortly" }),
+      },
+    },
+    schemas: {
+      Time: {
+        type: "string",
+        description: "ISO-8601 UTC, a whole minute (the tick's)",
+        pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:00\\.000Z$",
+        examples: [T],
+      },
+      MetricTypeName: { type: "string", enum: metricTypeNames },
+      Symbol: { type: "string", pattern: "^[a-z0-9][a-z0-9._-]{0,63}$", examples: ["btceur"] },
+      Status: {
+        type: "object",
+        additionalProperties: false,
+        required: ["status", "last_tick", "last_tick_age_seconds", "metric_types"],
+        properties: {
+          status: { const: "ok" },
+          last_tick: { description: "The latest stored tick; null before the first", oneOf: [ref("Time"), { type: "null" }] },
+          last_tick_age_seconds: {
+            description: "Seconds since that tick was stored",
+            type: ["integer", "null"],
+            minimum: 0,
+          },
+          metric_types: { type: "array", items: ref("MetricTypeName") },
+        },
+      },
+      Health: {
+        type: "object",
+        additionalProperties: false,
+        required: ["status"],
+        properties: { status: { const: "ok" } },
+      },
+      MetricType: {
+        type: "object",
+        additionalProperties: false,
+        required: ["metric_type", "description"],
+        properties: { metric_type: ref("MetricTypeName"), description: { type: "string" } },
+      },
+      MetricTypeList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["metric_types"],
+        properties: { metric_types: { type: "array", items: ref("MetricType") } },
+      },
+      MetricList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["metrics"],
+        properties: {
+          metrics: {
+            type: "array",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["metric_type", "symbol"],
+              properties: { metric_type: ref("MetricTypeName"), symbol: ref("Symbol") },
+            },
+          },
+        },
+      },
+      Point: {
+        type: "object",
+        additionalProperties: false,
+        required: ["time", "value"],
+        properties: { time: ref("Time"), value: { type: "number" } },
+      },
+      Metric: {
+        type: "object",
+        additionalProperties: false,
+        required: ["metric_type", "symbol", "latest"],
+        properties: { metric_type: ref("MetricTypeName"), symbol: ref("Symbol"), latest: ref("Point") },
+      },
+      LatestList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["metric_type", "latest"],
+        properties: {
+          metric_type: ref("MetricTypeName"),
+          latest: {
+            type: "array",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["symbol", "time", "value"],
+              properties: { symbol: ref("Symbol"), time: ref("Time"), value: { type: "number" } },
+            },
+          },
+        },
+      },
+      History: {
+        type: "object",
+        additionalProperties: false,
+        required: ["history"],
+        properties: {
+          history: {
+            type: "object",
+            description: "Time -> value, oldest first",
+            propertyNames: ref("Time"),
+            additionalProperties: { type: "number" },
+          },
+        },
+      },
+      Rank: {
+        type: "object",
+        additionalProperties: false,
+        required: ["rank", "total"],
+        properties: { rank: { type: "integer", minimum: 1 }, total: { type: "integer", minimum: 1 } },
+      },
+      Ranking: {
+        type: "object",
+        additionalProperties: false,
+        required: ["metric_type", "total", "ranking"],
+        properties: {
+          metric_type: ref("MetricTypeName"),
+          total: { type: "integer", minimum: 0 },
+          ranking: {
+            type: "array",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["rank", "symbol", "stddev"],
+              properties: {
+                rank: { type: "integer", minimum: 1 },
+                symbol: ref("Symbol"),
+                stddev: { type: "number", minimum: 0 },
+              },
+            },
+          },
+        },
+      },
+      Error: {
+        type: "object",
+        additionalProperties: false,
+        required: ["status", "error"],
+        properties: { status: { type: "integer", minimum: 400, maximum: 599 }, error: { type: "string" } },
+      },
+    },
+  },
+};
