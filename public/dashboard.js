@@ -1,0 +1,383 @@
+// The dashboard: reads the tracker's own JSON API and draws it. No framework;
+// uPlot (served from /vendor) draws the chart. Deep links: #/<metric_type>/<symbol>.
+"use strict";
+
+(() => {
+  const $ = (selector) => document.querySelector(selector);
+  const params = new URLSearchParams(location.search);
+  // How often to ask / whether a tick landed; ?poll=<seconds> overrides.
+  const POLL_MS = Math.max(1, Number(params.get("poll")) || 15) * 1000;
+
+  const state = {
+    types: [],
+    type: null,
+    symbol: null,
+    latest: [], // [{symbol, time, value}] of the type
+    ranking: [], // [{rank, symbol, stddev}] of the type
+    history: null, // {symbol, type, times: [s], values: []}
+    sort: { key: "rank", dir: 1 },
+    query: "",
+    lastTick: undefined,
+  };
+  let chart = null;
+
+  // --- the API ---------------------------------------------------------------
+
+  /** GET a path of the API as JSON; `no-cache` revalidates with the ETag (cheap 304s). */
+  async function api(path) {
+    const response = await fetch(path, { headers: { accept: "application/json" }, cache: "no-cache" });
+    const body = await response.json().catch(() => null);
+    return { status: response.status, body };
+  }
+
+  async function must(path) {
+    const { status, body } = await api(path);
+    if (status !== 200) throw new Error(body?.error ?? `${path} answered ${status}`);
+    return body;
+  }
+
+  // --- formatting ------------------------------------------------------------
+
+  const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 3 });
+  const precise = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 6 });
+  const formatValue = (value) =>
+    value === null || value === undefined ? "–" : Math.abs(value) >= 1e6 ? compact.format(value) : precise.format(value);
+  const formatTime = (ms) =>
+    new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC";
+
+  function element(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (name === "className") node.className = value;
+      else if (name === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(name, value);
+    }
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  // --- routing: #/<type>/<symbol> ---------------------------------------------
+
+  function readHash() {
+    const [type, symbol] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+    return { type: type || null, symbol: symbol ? symbol.toLowerCase() : null };
+  }
+
+  function linkTo(type, symbol) {
+    return `#/${encodeURIComponent(type)}/${encodeURIComponent(symbol)}`;
+  }
+
+  async function route() {
+    const wanted = readHash();
+    const type = state.types.includes(wanted.type) ? wanted.type : state.type ?? state.types[0];
+    if (!type) return;
+    if (type !== state.type || state.latest.length === 0) {
+      state.type = type;
+      await loadType();
+    }
+    let symbol = wanted.type === type ? wanted.symbol : null;
+    if (!symbol || !state.latest.some((row) => row.symbol === symbol)) {
+      // Nothing (valid) asked: show the most volatile metric.
+      symbol = state.ranking[0]?.symbol ?? state.latest[0]?.symbol ?? null;
+      if (symbol) history.replaceState(null, "", linkTo(type, symbol));
+    }
+    state.symbol = symbol;
+    renderTypes();
+    renderList();
+    renderRanking();
+    await loadMetric();
+  }
+
+  // --- loading ----------------------------------------------------------------
+
+  async function loadType() {
+    const [latest, ranking] = await Promise.all([
+      must(`/metric_types/${state.type}/latest`),
+      must(`/metric_types/${state.type}/ranking`),
+    ]);
+    state.latest = latest.latest;
+    state.ranking = ranking.ranking;
+  }
+
+  async function loadMetric() {
+    if (!state.symbol) {
+      state.history = null;
+      renderMetric();
+      return;
+    }
+    const { type, symbol } = state;
+    const { status, body } = await api(`/metric_types/${type}/metrics/${encodeURIComponent(symbol)}/history`);
+    if (type !== state.type || symbol !== state.symbol) return; // a newer choice won
+    if (status !== 200) {
+      state.history = { type, symbol, times: [], values: [], error: body?.error ?? `HTTP ${status}` };
+    } else {
+      const entries = Object.entries(body.history);
+      state.history = {
+        type,
+        symbol,
+        times: entries.map(([time]) => Date.parse(time) / 1000),
+        values: entries.map(([, value]) => value),
+      };
+    }
+    renderMetric();
+  }
+
+  /** Source health and recent alerts exist once their features are deployed: hide them on 404. */
+  async function loadExtras() {
+    for (const [path, key, panel, target, limit] of [
+      ["/sources", "sources", "#sources-panel", "#sources", 50],
+      ["/alerts", "alerts", "#alerts-panel", "#alerts", 20],
+    ]) {
+      const { status, body } = await api(path).catch(() => ({ status: 0, body: null }));
+      const rows = status === 200 ? (Array.isArray(body?.[key]) ? body[key] : Object.values(body ?? {}).find(Array.isArray)) : null;
+      $(panel).hidden = !rows;
+      if (rows) $(target).replaceChildren(genericTable(rows.slice(0, limit)));
+    }
+  }
+
+  /** Refresh everything the page shows (after a tick). */
+  async function refresh() {
+    await loadType();
+    renderList();
+    renderRanking();
+    await loadMetric();
+    await loadExtras();
+  }
+
+  async function poll() {
+    try {
+      const status = await must("/");
+      const changed = state.lastTick !== undefined && status.last_tick !== state.lastTick;
+      state.lastTick = status.last_tick;
+      renderStatus(status);
+      if (changed) await refresh();
+    } catch (err) {
+      $("#status").textContent = `Cannot reach the tracker: ${err.message}`;
+      $("#status").classList.add("stale");
+    } finally {
+      setTimeout(poll, POLL_MS);
+    }
+  }
+
+  // --- rendering ----------------------------------------------------------------
+
+  function renderStatus(status) {
+    const el = $("#status");
+    if (!status.last_tick) {
+      el.textContent = "Waiting for the first tick (at the start of the next minute)…";
+      return;
+    }
+    const age = status.last_tick_age_seconds;
+    el.textContent = `Last tick ${formatTime(Date.parse(status.last_tick))}` + (age === null ? "" : ` · ${age} s ago`);
+    el.classList.toggle("stale", age !== null && age > 180);
+    el.dataset.lastTick = status.last_tick;
+  }
+
+  function renderTypes() {
+    $("#types").replaceChildren(
+      ...state.types.map((type) => {
+        const button = element("button", { type: "button", "aria-pressed": String(type === state.type) }, type);
+        button.addEventListener("click", () => {
+          if (type === state.type) return;
+          state.query = "";
+          $("#search").value = "";
+          location.hash = `#/${type}`;
+        });
+        return button;
+      }),
+    );
+  }
+
+  function renderList() {
+    const query = state.query.trim().toLowerCase();
+    const rows = state.latest.filter((row) => row.symbol.includes(query));
+    $("#metrics").replaceChildren(
+      ...rows.map((row) =>
+        element(
+          "li",
+          {},
+          element(
+            "a",
+            { href: linkTo(state.type, row.symbol), "aria-current": String(row.symbol === state.symbol), dataset: { symbol: row.symbol } },
+            element("span", { className: "symbol" }, row.symbol),
+            element("span", { className: "value" }, formatValue(row.value)),
+          ),
+        ),
+      ),
+    );
+    $("#metrics-count").textContent =
+      state.latest.length === 0
+        ? "No metric has a point in the last 24 h yet."
+        : query
+          ? `${rows.length} of ${state.latest.length} ${state.type} metrics`
+          : `${state.latest.length} ${state.type} metrics`;
+  }
+
+  function renderRanking() {
+    const { key, dir } = state.sort;
+    const rows = [...state.ranking].sort((a, b) => {
+      const order = key === "symbol" ? a.symbol.localeCompare(b.symbol) : a[key] - b[key] || a.symbol.localeCompare(b.symbol);
+      return order * dir;
+    });
+    for (const th of document.querySelectorAll("#ranking th")) {
+      th.setAttribute("aria-sort", th.dataset.key === key ? (dir === 1 ? "ascending" : "descending") : "none");
+    }
+    const body = $("#ranking tbody");
+    body.replaceChildren(
+      ...rows.map((row) => {
+        const selected = row.symbol === state.symbol;
+        const tr = element(
+          "tr",
+          { className: selected ? "selected" : "", "aria-selected": String(selected), dataset: { symbol: row.symbol } },
+          element("td", { className: "num" }, String(row.rank)),
+          element("td", {}, row.symbol),
+          element("td", { className: "num", title: String(row.stddev) }, formatValue(row.stddev)),
+        );
+        tr.addEventListener("click", () => (location.hash = linkTo(state.type, row.symbol)));
+        return tr;
+      }),
+    );
+    const selectedRow = body.querySelector("tr.selected");
+    const scroller = $("#ranking-scroll");
+    if (selectedRow && (selectedRow.offsetTop < scroller.scrollTop || selectedRow.offsetTop > scroller.scrollTop + scroller.clientHeight - 40)) {
+      scroller.scrollTop = selectedRow.offsetTop - scroller.clientHeight / 2;
+    }
+  }
+
+  function renderMetric() {
+    const current = state.history;
+    const title = $("#selected");
+    if (!current) {
+      title.replaceChildren(state.latest.length ? "Choose a metric" : "No data yet");
+      $("#selected-meta").textContent = state.latest.length
+        ? ""
+        : "The tracker stores its first points at the next tick (every minute).";
+      $("#chart-caption").textContent = "";
+      drawChart(null);
+      return;
+    }
+    title.replaceChildren(current.symbol, element("small", {}, current.type));
+    const rank = state.ranking.find((row) => row.symbol === current.symbol);
+    const last = current.values.at(-1);
+    $("#selected-meta").textContent = current.error
+      ? current.error
+      : [
+          `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)}`,
+          rank ? `volatility rank ${rank.rank} of ${state.ranking.length} (std dev ${formatValue(rank.stddev)})` : "",
+        ]
+          .filter(Boolean)
+          .join(" · ");
+    $("#chart-caption").textContent = `${current.values.length} points in the last 24 h`;
+    $("#chart").dataset.points = String(current.values.length);
+    drawChart(current);
+  }
+
+  function drawChart(current) {
+    const container = $("#chart");
+    if (!current || current.values.length === 0) {
+      chart?.destroy();
+      chart = null;
+      container.replaceChildren();
+      return;
+    }
+    const data = [current.times, current.values];
+    const label = `${current.type} ${current.symbol}`;
+    if (chart && chart.series[1].label === label) {
+      chart.setData(data);
+      return;
+    }
+    chart?.destroy();
+    const width = container.clientWidth || 600;
+    chart = new uPlot(
+      {
+        width,
+        height: width < 500 ? 220 : 300,
+        legend: { show: false },
+        cursor: { points: { size: 7 }, drag: { x: true, y: false } },
+        scales: { x: { time: true } },
+        series: [
+          {},
+          { label, stroke: "#1f6feb", width: 1.5, fill: "rgba(31,111,235,0.08)", points: { show: current.values.length < 60 } },
+        ],
+        axes: [{}, { size: 70, values: (_, ticks) => ticks.map(formatValue) }],
+        hooks: { setCursor: [showTooltip] },
+      },
+      data,
+      container,
+    );
+    window.trackerDashboard.chart = chart;
+  }
+
+  /** The value (and time) under the cursor, next to it. */
+  function showTooltip(u) {
+    const tooltip = $("#tooltip");
+    const idx = u.cursor.idx;
+    if (idx === null || idx === undefined || u.cursor.left < 0) {
+      tooltip.hidden = true;
+      return;
+    }
+    const box = u.over.getBoundingClientRect();
+    tooltip.textContent = `${formatValue(u.data[1][idx])} · ${formatTime(u.data[0][idx] * 1000)}`;
+    tooltip.hidden = false;
+    const x = box.left + u.valToPos(u.data[0][idx], "x");
+    const y = box.top + u.valToPos(u.data[1][idx], "y");
+    tooltip.style.left = `${Math.min(x + 12, window.innerWidth - tooltip.offsetWidth - 4)}px`;
+    tooltip.style.top = `${Math.max(4, y - 32)}px`;
+  }
+
+  function genericTable(rows) {
+    if (rows.length === 0) return element("p", { className: "muted" }, "None.");
+    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))].slice(0, 6);
+    const cell = (value) =>
+      value === null || value === undefined ? "–" : typeof value === "object" ? JSON.stringify(value) : typeof value === "number" ? formatValue(value) : String(value);
+    return element(
+      "table",
+      {},
+      element("thead", {}, element("tr", {}, ...columns.map((column) => element("th", { scope: "col" }, column)))),
+      element("tbody", {}, ...rows.map((row) => element("tr", {}, ...columns.map((column) => element("td", {}, cell(row[column])))))),
+    );
+  }
+
+  // --- wiring -----------------------------------------------------------------
+
+  $("#search").addEventListener("input", (event) => {
+    state.query = event.target.value;
+    renderList();
+  });
+  $("#search").addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    const first = $("#metrics a");
+    if (first) location.hash = first.getAttribute("href");
+  });
+  for (const th of document.querySelectorAll("#ranking th")) {
+    th.querySelector("button").addEventListener("click", () => {
+      const key = th.dataset.key;
+      state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: key === "stddev" ? -1 : 1 };
+      renderRanking();
+    });
+  }
+  window.addEventListener("hashchange", () => route().catch(showError));
+  new ResizeObserver(() => {
+    const width = $("#chart").clientWidth;
+    if (chart && width && Math.abs(width - chart.width) > 2) chart.setSize({ width, height: width < 500 ? 220 : 300 });
+  }).observe($("#chart"));
+
+  function showError(err) {
+    $("#status").textContent = `Error: ${err.message}`;
+    $("#status").classList.add("stale");
+  }
+
+  // For tests and the curious: the live state and the chart.
+  window.trackerDashboard = { state, chart: null, refresh };
+
+  (async () => {
+    const [status, types] = await Promise.all([must("/"), must("/metric_types")]);
+    state.types = types.metric_types.map((type) => type.metric_type);
+    state.lastTick = status.last_tick;
+    renderStatus(status);
+    await route();
+    await loadExtras();
+    document.body.dataset.ready = "true";
+    setTimeout(poll, POLL_MS);
+  })().catch(showError);
+})();
