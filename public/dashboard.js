@@ -198,7 +198,11 @@
           {},
           element(
             "a",
-            { href: linkTo(state.type, row.symbol), "aria-current": String(row.symbol === state.symbol), dataset: { symbol: row.symbol } },
+            {
+              href: linkTo(state.type, row.symbol),
+              "aria-current": String(row.symbol === state.symbol),
+              dataset: { symbol: row.symbol, value: String(row.value) },
+            },
             element("span", { className: "symbol" }, row.symbol),
             element("span", { className: "value" }, formatValue(row.value)),
           ),
@@ -295,6 +299,8 @@
         legend: { show: false },
         cursor: { points: { size: 7 }, drag: { x: true, y: false } },
         scales: { x: { time: true } },
+        // Axis labels in UTC, like every time the API and this page show.
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
         series: [
           {},
           { label, stroke: "#1f6feb", width: 1.5, fill: "rgba(31,111,235,0.08)", points: { show: current.values.length < 60 } },

@@ -61,9 +61,12 @@ export interface Tracker {
  * `npm start -- --port P --persist-to <tmp> --var K:V ...` with AUTO_TICK=0,
  * in its own process group so that stop() ends wrangler and workerd too.
  */
-export async function startTracker(options: { vars?: Record<string, string>; env?: Record<string, string> } = {}): Promise<Tracker> {
+export async function startTracker(
+  options: { vars?: Record<string, string>; env?: Record<string, string>; persistTo?: string } = {},
+): Promise<Tracker> {
   const port = await freePort();
-  const state = mkdtempSync(join(tmpdir(), "tracker-e2e-"));
+  // A caller-provided state directory (e.g. seeded beforehand) is the caller's to remove.
+  const state = options.persistTo ?? mkdtempSync(join(tmpdir(), "tracker-e2e-"));
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
   const child: ChildProcess = spawn("npm", ["start", "--", "--port", String(port), "--persist-to", state, ...vars], {
     detached: true,
@@ -93,7 +96,7 @@ export async function startTracker(options: { vars?: Record<string, string>; env
         });
       });
     }
-    rmSync(state, { recursive: true, force: true });
+    if (!options.persistTo) rmSync(state, { recursive: true, force: true });
   };
 
   // The first wrangler dev start on a fresh machine is slow: poll generously.

@@ -1,0 +1,281 @@
+/**
+ * The dashboard and /docs in a real browser: `npm start` against a local
+ * Cryptowatch, with 24 h of history seeded into the local D1 first
+ * (scripts/seed.mjs), and ticks triggered through /__scheduled.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium } from "./browser";
+import { startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+
+const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/cryptowatch/${name}`, import.meta.url), "utf8"));
+const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
+const MINUTE = 60_000;
+
+/** History counts change when a minute passes (the oldest point leaves the window): stay inside one. */
+async function awayFromMinuteBoundary() {
+  const into = Date.now() % MINUTE;
+  if (into > 45_000) await new Promise((resolve) => setTimeout(resolve, MINUTE - into + 1_500));
+}
+
+describe("the dashboard in Chromium", () => {
+  let upstream: LocalServer;
+  let tracker: Tracker;
+  let browser: Browser;
+  let state: string;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const summaries = fixture("summaries.json");
+    const pages = [fixture("pairs.json"), fixture("pairs-page2.json")];
+    upstream = await startServer((_, url) => {
+      if (url.pathname === "/markets/summaries") return { body: summaries };
+      if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
+      return undefined;
+    });
+    state = mkdtempSync(join(tmpdir(), "tracker-dashboard-"));
+    const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state], { encoding: "utf8" });
+    expect(seed.status, seed.stdout + seed.stderr).toBe(0);
+    tracker = await startTracker({ persistTo: state, vars: { CRYPTOWATCH_API_URL: upstream.url } });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await tracker?.stop();
+    await upstream?.close();
+    if (state) rmSync(state, { recursive: true, force: true });
+  });
+
+  /** A fresh page on the tracker; records every request it makes and every uncaught error. */
+  async function open(path: string, viewport = { width: 1400, height: 900 }): Promise<{ page: Page; requests: string[] }> {
+    const page = await browser.newPage({ viewport });
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+    page.on("pageerror", (err) => pageErrors.push(`${path}: ${err.message}`));
+    const response = await page.goto(`${tracker.url}${path}`);
+    expect(response?.status()).toBe(200);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 20_000 });
+    return { page, requests };
+  }
+
+  const chartLength = (page: Page) => page.evaluate(() => (window as any).trackerDashboard.chart?.data[0].length ?? 0);
+  const historyCount = async (type: string, symbol: string) =>
+    Object.keys((await tracker.get(`/metric_types/${type}/metrics/${symbol}/history`)).body.history).length;
+
+  it("refreshes itself after a tick: new latest values, one more point on the chart", async () => {
+    await awayFromMinuteBoundary();
+    const { page } = await open("/?poll=1#/price/btcusd");
+    const before = await historyCount("price", "btcusd");
+    expect(before).toBeGreaterThan(1000); // the seeded day
+    expect(await chartLength(page)).toBe(before);
+    const seeded = Number(await page.getAttribute('#metrics a[data-symbol="btcusd"]', "data-value"));
+    expect(seeded).not.toBe(55000);
+
+    await tracker.tick(); // the fixture: btcusd at 55000, this minute
+    const { last_tick } = (await tracker.get("/")).body;
+    await page.waitForFunction((tick) => document.querySelector("#status")?.getAttribute("data-last-tick") === tick, last_tick, {
+      timeout: 10_000,
+    });
+    await page.waitForFunction(() => document.querySelector('#metrics a[data-symbol="btcusd"]')?.getAttribute("data-value") === "55000", null, {
+      timeout: 10_000,
+    });
+    await page.waitForFunction((n) => (window as any).trackerDashboard.chart.data[0].length === n, await historyCount("price", "btcusd"), {
+      timeout: 10_000,
+    });
+    expect(await page.evaluate(() => (window as any).trackerDashboard.chart.data[1].at(-1))).toBe(55000);
+    await page.close();
+  });
+
+  it("lists the metrics of each type with their latest value, and searches them", async () => {
+    const { page, requests } = await open("/");
+    for (const type of ["price", "volume"]) {
+      if (type === "volume") {
+        await page.click("#types button:text('volume')");
+        await page.waitForFunction(() => location.hash.startsWith("#/volume/"));
+        await page.waitForFunction(() => document.querySelector("#metrics-count")?.textContent?.includes("volume"));
+      }
+      const api = (await tracker.get(`/metric_types/${type}/latest`)).body.latest as { symbol: string; value: number }[];
+      expect(api.length).toBeGreaterThan(10);
+      const shown = await page.$$eval("#metrics a", (links) => links.map((a) => ({ symbol: a.getAttribute("data-symbol"), value: Number(a.getAttribute("data-value")), text: a.textContent })));
+      expect(shown.map(({ symbol, value }) => ({ symbol, value }))).toEqual(api.map(({ symbol, value }) => ({ symbol, value })));
+      expect(shown.every((row) => row.text!.startsWith(row.symbol!))).toBe(true);
+    }
+
+    await page.fill("#search", "us");
+    const filtered = await page.$$eval("#metrics a", (links) => links.map((a) => a.getAttribute("data-symbol")));
+    const volumeSymbols = ((await tracker.get("/metric_types/volume/latest")).body.latest as { symbol: string }[]).map((r) => r.symbol);
+    expect(filtered).toEqual(volumeSymbols.filter((symbol) => symbol.includes("us")));
+    expect(filtered).toContain("usd");
+    await page.press("#search", "Enter"); // opens the first match
+    await page.waitForFunction((symbol) => location.hash === `#/volume/${symbol}`, filtered[0]);
+
+    // Everything came from the Worker: no CDN, no other origin.
+    expect(requests.filter((url) => !url.startsWith(tracker.url) && !url.startsWith("data:"))).toEqual([]);
+    await page.close();
+  });
+
+  it("draws the chart with every point the API returns, with a value tooltip", async () => {
+    await awayFromMinuteBoundary();
+    const { page } = await open("/#/price/btceur");
+    const expected = await historyCount("price", "btceur");
+    const chart = await page.evaluate(() => {
+      const u = (window as any).trackerDashboard.chart;
+      return { xs: u.data[0].length, ys: u.data[1].length, idxs: u.series[1].idxs, label: u.series[1].label };
+    });
+    expect(chart).toEqual({ xs: expected, ys: expected, idxs: [0, expected - 1], label: "price btceur" });
+    expect(await page.textContent("#chart-caption")).toBe(`${expected} points in the last 24 h`);
+
+    // The line is drawn: the canvas has coloured pixels.
+    const painted = await page.$eval("#chart canvas", (canvas: HTMLCanvasElement) => {
+      const data = canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let count = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 2]! > 150 && data[i]! < 100) count++; // the blue line
+      return count;
+    });
+    expect(painted).toBeGreaterThan(500);
+
+    // Hover: the tooltip shows the value of the point under the cursor.
+    const box = (await page.locator("#chart .u-over").boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2);
+    await page.waitForSelector("#tooltip:not([hidden])");
+    const { tooltip, value } = await page.evaluate(() => {
+      const u = (window as any).trackerDashboard.chart;
+      return { tooltip: document.querySelector("#tooltip")!.textContent, value: u.data[1][u.cursor.idx] as number };
+    });
+    const shown = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 6 }).format(value);
+    expect(tooltip).toContain(shown);
+    expect(tooltip).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard.png") });
+    await page.close();
+  });
+
+  it("shows the ranking of /ranking and /rank, sortable, with the chosen metric highlighted", async () => {
+    await awayFromMinuteBoundary();
+    const { page } = await open("/#/price/ethbtc");
+    const ranking = (await tracker.get("/metric_types/price/ranking")).body.ranking as { rank: number; symbol: string; stddev: number }[];
+    const table = () =>
+      page.$$eval("#ranking tbody tr", (rows) =>
+        rows.map((tr) => {
+          const cells = tr.querySelectorAll("td");
+          return { rank: Number(cells[0]!.textContent), symbol: cells[1]!.textContent!, stddev: Number(cells[2]!.getAttribute("title")) };
+        }),
+      );
+    expect(await table()).toEqual(ranking);
+
+    const selected = await page.$$eval("#ranking tr.selected", (rows) => rows.map((tr) => tr.getAttribute("data-symbol")));
+    expect(selected).toEqual(["ethbtc"]);
+    const rank = (await tracker.get("/metric_types/price/metrics/ethbtc/rank")).body;
+    expect(await page.textContent("#ranking tr.selected td")).toBe(String(rank.rank));
+    expect(await page.textContent("#selected-meta")).toContain(`volatility rank ${rank.rank} of ${rank.total}`);
+
+    await page.click("#ranking th[data-key=stddev] button");
+    expect(await page.getAttribute("#ranking th[data-key=stddev]", "aria-sort")).toBe("descending");
+    const byStddev = [...ranking].sort((a, b) => b.stddev - a.stddev || b.symbol.localeCompare(a.symbol));
+    expect((await table()).map((r) => r.stddev)).toEqual(byStddev.map((r) => r.stddev));
+    await page.click("#ranking th[data-key=stddev] button");
+    expect((await table()).map((r) => r.stddev)).toEqual(byStddev.map((r) => r.stddev).reverse());
+    await page.click("#ranking th[data-key=symbol] button");
+    expect((await table()).map((r) => r.symbol)).toEqual(ranking.map((r) => r.symbol).sort((a, b) => a.localeCompare(b)));
+    expect(await page.$$eval("#ranking tr.selected", (rows) => rows.map((tr) => tr.getAttribute("data-symbol")))).toEqual(["ethbtc"]);
+
+    // A click on a row opens that metric.
+    await page.click('#ranking tr[data-symbol="adausd"]');
+    await page.waitForFunction(() => document.querySelector("#selected")?.firstChild?.textContent === "adausd");
+    expect(await page.$$eval("#ranking tr.selected", (rows) => rows.map((tr) => tr.getAttribute("data-symbol")))).toEqual(["adausd"]);
+    await page.close();
+  });
+
+  it("opens the metric a deep link names", async () => {
+    await awayFromMinuteBoundary();
+    const { page } = await open("/#/volume/btc");
+    expect(await page.textContent("#selected")).toBe("btcvolume");
+    expect(await page.getAttribute("#types button:text('volume')", "aria-pressed")).toBe("true");
+    expect(await page.$$eval('#metrics a[aria-current="true"]', (links) => links.map((a) => a.getAttribute("data-symbol")))).toEqual(["btc"]);
+    expect(await chartLength(page)).toBe(await historyCount("volume", "btc"));
+
+    // Upper case is read as lower case, like the API does; and the link is followed in place.
+    await page.goto(`${tracker.url}/#/price/BTCEUR`);
+    await page.waitForFunction(() => document.querySelector("#selected")?.firstChild?.textContent === "btceur");
+    expect(await page.evaluate(() => (window as any).trackerDashboard.chart.series[1].label)).toBe("price btceur");
+    await page.close();
+  });
+
+  it("works at phone width", async () => {
+    const { page } = await open("/#/price/btcusd", { width: 390, height: 844 });
+    const layout = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      chart: document.querySelector("#chart canvas")!.getBoundingClientRect().width,
+      list: document.querySelector("#metrics-panel")!.getBoundingClientRect().width,
+    }));
+    expect(layout.scrollWidth).toBeLessThanOrEqual(390);
+    expect(layout.chart).toBeGreaterThan(250);
+    expect(layout.chart).toBeLessThanOrEqual(390);
+    expect(layout.list).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-phone.png"), fullPage: true });
+    await page.close();
+  });
+
+  it("is light: page weight and load time", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const started = Date.now();
+    await page.goto(`${tracker.url}/#/price/btcusd`);
+    await page.waitForSelector("body[data-ready=true]");
+    const loaded = Date.now() - started;
+    const weight = await page.evaluate(() => {
+      const entries = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")] as PerformanceResourceTiming[];
+      const isData = (e: PerformanceResourceTiming) => /^\/(metric_types|sources|alerts)?(\/|$)/.test(new URL(e.name).pathname) && e.initiatorType === "fetch";
+      const total = (list: PerformanceResourceTiming[], key: "encodedBodySize" | "decodedBodySize") => list.reduce((n, e) => n + e[key], 0);
+      const page = entries.filter((e) => !isData(e));
+      const data = entries.filter(isData);
+      return {
+        files: page.length,
+        page: total(page, "decodedBodySize"),
+        pageOnWire: total(page, "encodedBodySize"),
+        data: total(data, "decodedBodySize"),
+        dataOnWire: total(data, "encodedBodySize"),
+      };
+    });
+    const measured = (
+      `dashboard: ready in ${loaded} ms; ${weight.files} files, ${weight.page} B (${weight.pageOnWire} B on the wire); ` +
+        `API data ${weight.data} B (${weight.dataOnWire} B on the wire)`
+    );
+    console.log(measured);
+    writeFileSync(join(ARTIFACTS, "dashboard-weight.txt"), `${measured}\n`);
+    expect(weight.files).toBe(5); // the page, its script and style sheet, uPlot's script and style sheet
+    expect(weight.page).toBeGreaterThan(50_000); // uPlot is in it
+    expect(weight.page).toBeLessThan(120_000);
+    await page.close();
+  });
+
+  it("serves an interactive API reference at /docs from its own assets, rendered from /openapi.json", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const requests: string[] = [];
+    page.on("request", (request) => requests.push(request.url()));
+    page.on("pageerror", (err) => pageErrors.push(`/docs: ${err.message}`));
+    await page.goto(`${tracker.url}/docs`);
+    await page.waitForSelector(".opblock", { timeout: 30_000 });
+    const document = (await tracker.get("/openapi.json")).body;
+    const operations = Object.values(document.paths as Record<string, object>).reduce((n, item) => n + ("get" in item ? 1 : 0), 0);
+    expect(await page.locator(".opblock").count()).toBe(operations);
+
+    // Try it out: the reference calls the API and shows its answer.
+    await page.click("#operations-status-health .opblock-summary");
+    await page.click("#operations-status-health .execute"); // tryItOutEnabled: no "Try it out" click needed
+    const status = "#operations-status-health .live-responses-table tbody td.response-col_status";
+    await page.waitForSelector(status);
+    expect((await page.textContent(status))?.trim()).toBe("200");
+    expect(requests.filter((url) => !url.startsWith(tracker.url) && !url.startsWith("data:"))).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, "docs.png") });
+    await page.close();
+  });
+
+  it("raised no uncaught error on any page", () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
