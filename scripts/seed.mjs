@@ -81,8 +81,8 @@ for (const [metricType, metrics] of Object.entries(METRICS)) {
     // read the fixtures' values, continue it), pulled gently towards `start`.
     let value = start;
     for (let i = 0; i < minutes; i++) {
-      rows.push(`(${id}, ${end - i * MINUTE}, ${Number(value.toPrecision(10))})`);
       value *= 1 + volatility * (next() + next() + next() - 1.5) * 2 + 0.02 * volatility * (start / value - 1);
+      rows.push(`(${id}, ${end - i * MINUTE}, ${Number(value.toPrecision(10))})`);
     }
   }
 }
