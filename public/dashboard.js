@@ -131,7 +131,7 @@
       const { status, body } = await api(path).catch(() => ({ status: 0, body: null }));
       const rows = status === 200 ? (Array.isArray(body?.[key]) ? body[key] : Object.values(body ?? {}).find(Array.isArray)) : null;
       $(panel).hidden = !rows;
-      if (rows) $(target).replaceChildren(genericTable(rows.slice(0, limit)));
+      if (rows) $(target).replaceChildren(key === "sources" ? sourcesTable(rows) : genericTable(rows.slice(0, limit)));
     }
   }
 
@@ -168,7 +168,10 @@
       return;
     }
     const age = status.last_tick_age_seconds;
-    el.textContent = `Last tick ${formatTime(Date.parse(status.last_tick))}` + (age === null ? "" : ` · ${age} s ago`);
+    el.textContent =
+      `Last tick ${formatTime(Date.parse(status.last_tick))}` +
+      (age === null ? "" : ` · ${age} s ago`) +
+      (status.sources ? ` · sources ${status.sources}` : "");
     el.classList.toggle("stale", age !== null && age > 180);
     el.dataset.lastTick = status.last_tick;
   }
@@ -329,6 +332,37 @@
     const y = box.top + u.valToPos(u.data[1][idx], "y");
     tooltip.style.left = `${Math.min(x + 12, window.innerWidth - tooltip.offsetWidth - 4)}px`;
     tooltip.style.top = `${Math.max(4, y - 32)}px`;
+  }
+
+  /** GET /sources: one row per exchange, failures first-class. */
+  function sourcesTable(rows) {
+    const time = (iso) => (iso ? formatTime(Date.parse(iso)).slice(11) : "–");
+    return element(
+      "table",
+      { id: "sources-table" },
+      element(
+        "thead",
+        {},
+        element("tr", {}, ...[["Source"], ["Status"], ["Markets", "num"], ["Latency", "num"], ["Last success"]].map(([name, className]) =>
+          element("th", { scope: "col", className: className ?? "" }, name),
+        )),
+      ),
+      element(
+        "tbody",
+        {},
+        ...rows.map((row) =>
+          element(
+            "tr",
+            { className: row.status === "ok" ? "ok" : "error", dataset: { source: row.source }, title: row.error ?? row.last_error_message ?? "" },
+            element("td", {}, row.source),
+            element("td", { className: "state" }, row.status === "ok" ? "ok" : `error: ${row.error ?? ""}`),
+            element("td", { className: "num" }, String(row.markets)),
+            element("td", { className: "num" }, `${row.latency_ms} ms`),
+            element("td", {}, time(row.last_success)),
+          ),
+        ),
+      ),
+    );
   }
 
   function genericTable(rows) {

@@ -29,8 +29,8 @@ const metricTypeNames = METRIC_TYPES.map((type) => type.metric_type);
 
 /** Responses of every operation besides its 200. */
 const common = { "304": response("NotModified"), "503": response("Unavailable") };
-/** ... and of the operations under /metric_types/{metric_type}/metrics/{symbol}. */
-const onMetric = { ...common, "400": response("BadRequest"), "404": response("NotFound") };
+/** ... and of the operations under /metric_types/{metric_type} (a malformed path parameter is a 400). */
+const onType = { ...common, "400": response("BadRequest"), "404": response("NotFound") };
 
 export const openApiDocument = {
   openapi: "3.1.0",
@@ -77,7 +77,7 @@ export const openApiDocument = {
               Vary: { description: "The answer depends on Accept", required: true, schema: { type: "string", pattern: "Accept" } },
             },
             content: {
-              ...json(ref("Status"), { status: "ok", last_tick: T, last_tick_age_seconds: 12, metric_types: metricTypeNames }),
+              ...json(ref("Status"), { status: "ok", last_tick: T, last_tick_age_seconds: 12, metric_types: metricTypeNames, sources: "6/7 ok" }),
               "text/html": { schema: { type: "string" } },
             },
           },
@@ -91,6 +91,32 @@ export const openApiDocument = {
         operationId: "health",
         summary: "Liveness: always JSON",
         responses: { "200": cached("Up", ref("Health"), { status: "ok" }), ...common },
+      },
+    },
+    "/sources": {
+      get: {
+        tags: ["status"],
+        operationId: "sources",
+        summary: "The health of each source at the latest tick that read any",
+        responses: {
+          "200": cached("Each source read by the latest tick, by name", ref("SourceList"), {
+            sources: [
+              {
+                source: "kraken",
+                status: "ok",
+                markets: 612,
+                dropped: { unknown_pair: 0, not_trading: 3, outlier: 1 },
+                latency_ms: 230,
+                error: null,
+                tick: T,
+                last_success: T,
+                last_error: "2026-11-29T16:31:00.000Z",
+                last_error_message: "kraken: HTTP 502",
+              },
+            ],
+          }),
+          ...common,
+        },
       },
     },
     "/openapi.json": {
@@ -120,8 +146,7 @@ export const openApiDocument = {
         summary: "One metric type",
         responses: {
           "200": cached("The metric type", ref("MetricType"), METRIC_TYPES[0]),
-          "404": response("NotFound"),
-          ...common,
+          ...onType,
         },
       },
     },
@@ -138,8 +163,7 @@ export const openApiDocument = {
               { metric_type: "price", symbol: "btceur" },
             ],
           }),
-          "404": response("NotFound"),
-          ...common,
+          ...onType,
         },
       },
     },
@@ -157,8 +181,7 @@ export const openApiDocument = {
               { symbol: "btceur", time: T, value: 50050 },
             ],
           }),
-          "404": response("NotFound"),
-          ...common,
+          ...onType,
         },
       },
     },
@@ -181,8 +204,7 @@ export const openApiDocument = {
               { rank: 2, symbol: "ethbtc", stddev: 0.004 },
             ],
           }),
-          "404": response("NotFound"),
-          ...common,
+          ...onType,
         },
       },
     },
@@ -198,7 +220,7 @@ export const openApiDocument = {
             symbol: "btc",
             latest: { time: T, value: 40 },
           }),
-          ...onMetric,
+          ...onType,
         },
       },
     },
@@ -212,7 +234,7 @@ export const openApiDocument = {
           "200": cached("The history: ISO-8601 UTC minute -> value", ref("History"), {
             history: { "2026-11-29T17:03:00.000Z": 1458881474.98, [T]: 1458902210.5 },
           }),
-          ...onMetric,
+          ...onType,
         },
       },
     },
@@ -223,7 +245,7 @@ export const openApiDocument = {
         operationId: "getRank",
         summary: "A metric's volatility rank among the metrics of its type",
         description: "The metric's row of `/metric_types/{metric_type}/ranking`: rank 1 is the most volatile.",
-        responses: { "200": cached("The rank", ref("Rank"), { rank: 53, total: 1050 }), ...onMetric },
+        responses: { "200": cached("The rank", ref("Rank"), { rank: 53, total: 1050 }), ...onType },
       },
     },
   },
@@ -315,7 +337,7 @@ export const openApiDocument = {
       Status: {
         type: "object",
         additionalProperties: false,
-        required: ["status", "last_tick", "last_tick_age_seconds", "metric_types"],
+        required: ["status", "last_tick", "last_tick_age_seconds", "metric_types", "sources"],
         properties: {
           status: { const: "ok" },
           last_tick: { description: "The latest stored tick; null before the first", oneOf: [ref("Time"), { type: "null" }] },
@@ -325,6 +347,44 @@ export const openApiDocument = {
             minimum: 0,
           },
           metric_types: { type: "array", items: ref("MetricTypeName") },
+          sources: {
+            description: "Of the sources the latest tick read, how many answered (details: /sources); null before any",
+            type: ["string", "null"],
+            pattern: "^[0-9]+/[0-9]+ ok$",
+          },
+        },
+      },
+      SourceList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["sources"],
+        properties: {
+          sources: {
+            type: "array",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["source", "status", "markets", "dropped", "latency_ms", "error", "tick", "last_success", "last_error", "last_error_message"],
+              properties: {
+                source: { type: "string", examples: ["kraken"] },
+                status: { enum: ["ok", "error"] },
+                markets: { type: "integer", minimum: 0, description: "Markets the source delivered to aggregation" },
+                dropped: {
+                  type: "object",
+                  description:
+                    "Markets left out, by reason: unknown_pair, not_trading, not_spot, test_market, malformed_market, " +
+                    "unsupported_symbol at the source; duplicate, outlier, no_usable_value in aggregation",
+                  additionalProperties: { type: "integer", minimum: 0 },
+                },
+                latency_ms: { type: "integer", minimum: 0 },
+                error: { type: ["string", "null"], description: "This tick's error, or null" },
+                tick: ref("Time"),
+                last_success: { oneOf: [ref("Time"), { type: "null" }] },
+                last_error: { oneOf: [ref("Time"), { type: "null" }] },
+                last_error_message: { type: ["string", "null"] },
+              },
+            },
+          },
         },
       },
       Health: {

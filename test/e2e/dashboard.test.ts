@@ -41,7 +41,7 @@ describe("the dashboard in Chromium", () => {
     state = mkdtempSync(join(tmpdir(), "tracker-dashboard-"));
     const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state], { encoding: "utf8" });
     expect(seed.status, seed.stdout + seed.stderr).toBe(0);
-    tracker = await startTracker({ persistTo: state, vars: { CRYPTOWATCH_API_URL: upstream.url } });
+    tracker = await startTracker({ persistTo: state, vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
     browser = await launchChromium();
   });
 
@@ -89,6 +89,15 @@ describe("the dashboard in Chromium", () => {
       timeout: 10_000,
     });
     expect(await page.evaluate(() => (window as any).trackerDashboard.chart.data[1].at(-1))).toBe(55000);
+
+    // Source health, as /sources tells it after that tick.
+    const sources = (await tracker.get("/sources")).body.sources as { source: string; status: string; markets: number }[];
+    expect(sources.map((s) => [s.source, s.status])).toEqual([["cryptowatch", "ok"]]);
+    await page.waitForSelector('#sources-table tr[data-source="cryptowatch"]', { timeout: 10_000 });
+    expect(await page.isVisible("#sources-panel")).toBe(true);
+    const row = await page.$$eval("#sources-table tbody tr", (rows) => rows.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent)));
+    expect(row).toEqual([["cryptowatch", "ok", String(sources[0]!.markets), expect.stringMatching(/^\d+ ms$/), expect.stringMatching(/^\d\d:\d\d UTC$/)]]);
+    expect(await page.textContent("#status")).toContain("sources 1/1 ok");
     await page.close();
   });
 
