@@ -67,11 +67,12 @@
     return `#/${encodeURIComponent(type)}/${encodeURIComponent(symbol)}`;
   }
 
-  async function route() {
+  /** Show what the hash names (or a sensible default); `reload` refetches the type's data. */
+  async function route(reload = false) {
     const wanted = readHash();
     const type = state.types.includes(wanted.type) ? wanted.type : state.type ?? state.types[0];
     if (!type) return;
-    if (type !== state.type || state.latest.length === 0) {
+    if (reload || type !== state.type || state.latest.length === 0) {
       state.type = type;
       await loadType();
     }
@@ -137,10 +138,7 @@
 
   /** Refresh everything the page shows (after a tick). */
   async function refresh() {
-    await loadType();
-    renderList();
-    renderRanking();
-    await loadMetric();
+    await route(true);
     await loadExtras();
   }
 

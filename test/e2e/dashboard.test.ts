@@ -280,11 +280,65 @@ describe("the dashboard in Chromium", () => {
     await page.waitForSelector(status);
     expect((await page.textContent(status))?.trim()).toBe("200");
     expect(requests.filter((url) => !url.startsWith(tracker.url) && !url.startsWith("data:"))).toEqual([]);
+    // Swagger UI lists resolver and parser errors of the document here.
+    expect(await page.locator(".errors-wrapper").count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, "docs.png") });
     await page.close();
   });
 
   it("raised no uncaught error on any page", () => {
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("a newcomer's first minute: npm start, open the dashboard, a tick", () => {
+  let upstream: LocalServer;
+  let tracker: Tracker;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const summaries = fixture("summaries.json");
+    const pages = [fixture("pairs.json"), fixture("pairs-page2.json")];
+    upstream = await startServer((_, url) => {
+      if (url.pathname === "/markets/summaries") return { body: summaries };
+      if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
+      return undefined;
+    });
+    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await tracker?.stop();
+    await upstream?.close();
+  });
+
+  it("waits for the first tick, then shows the market without a reload", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${tracker.url}/?poll=1`);
+    await page.waitForSelector("body[data-ready=true]");
+    expect(await page.textContent("#status")).toContain("Waiting for the first tick");
+    expect(await page.textContent("#selected")).toBe("No data yet");
+    expect(await page.locator("#metrics a").count()).toBe(0);
+
+    await tracker.tick();
+    await page.waitForFunction(() => document.querySelectorAll("#metrics a").length === 5, null, { timeout: 10_000 });
+    expect(await page.$$eval("#metrics a", (links) => links.map((a) => a.getAttribute("data-symbol")))).toEqual([
+      "1inchusd",
+      "adausd",
+      "btceur",
+      "btcusd",
+      "ethbtc",
+    ]);
+    // The most volatile metric is chosen; with one point each, every stddev is 0 and all tie at rank 1.
+    await page.waitForFunction(() => (window as any).trackerDashboard.chart?.data[0].length === 1, null, { timeout: 10_000 });
+    expect(await page.evaluate(() => location.hash)).toBe("#/price/1inchusd");
+    expect(await page.$$eval("#ranking tbody tr td:first-child", (cells) => cells.map((td) => td.textContent))).toEqual(["1", "1", "1", "1", "1"]);
+    expect(await page.textContent("#status")).toMatch(/^Last tick \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
