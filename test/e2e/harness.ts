@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { checkAgainstOpenApi } from "../unit/openapi-check";
 
 export type Handler = (request: IncomingMessage, url: URL) => { status?: number; body: unknown } | undefined;
 
@@ -126,7 +127,10 @@ export async function startTracker(
       if (!response.ok) throw new Error(`/__scheduled answered ${response.status}`);
     },
     async get(path, headers = {}) {
-      const response = await fetch(`${url}${path}`, { headers });
+      const request = new Request(`${url}${path}`, { headers });
+      const response = await fetch(request.clone());
+      // Through wrangler dev too, every answer must be the one the OpenAPI document describes.
+      await checkAgainstOpenApi(request, response);
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
     },

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { insertTick } from "../../src/storage/ticks";
-import { get, getJson, MINUTE, resetDatabase, setNow, T0 } from "./helpers";
+import { get, getJson, MINUTE, request, resetDatabase, setNow, T0 } from "./helpers";
 
 beforeEach(async () => {
   await resetDatabase();
@@ -119,19 +119,17 @@ describe("the API", () => {
     });
 
     it("other methods get a 405", async () => {
-      const { exports } = await import("cloudflare:workers");
-      const response = await exports.default.fetch(new Request("http://tracker.test/metric_types", { method: "POST", body: "{}" }));
+      const response = await request("/metric_types", { method: "POST", body: "{}" });
       expect(response.status).toBe(405);
       expect(await response.json()).toEqual({ status: 405, error: "Method POST is not allowed: the API is read-only (GET)" });
     });
 
     it("a database failure is a JSON 503, logged", async () => {
-      const { exports } = await import("cloudflare:workers");
       vi.spyOn(env.DB, "withSession").mockImplementation(() => {
         throw new Error("D1_ERROR: Network connection lost.");
       });
       const error = vi.spyOn(console, "error").mockImplementation(() => {});
-      const response = await exports.default.fetch(new Request("http://tracker.test/metric_types"));
+      const response = await request("/metric_types");
       expect(response.status).toBe(503);
       expect(((await response.json()) as { error: string }).error).toMatch(/temporarily unavailable/);
       expect(error).toHaveBeenCalledWith(expect.objectContaining({ msg: "request failed", url: "http://tracker.test/metric_types" }));
@@ -142,13 +140,10 @@ describe("the API", () => {
     it("allows cross-origin GET and answers preflights", async () => {
       const response = await get("/metric_types", { origin: "https://example.com" });
       expect(response.headers.get("access-control-allow-origin")).toBe("*");
-      const { exports } = await import("cloudflare:workers");
-      const preflight = await exports.default.fetch(
-        new Request("http://tracker.test/metric_types", {
-          method: "OPTIONS",
-          headers: { origin: "https://example.com", "access-control-request-method": "GET" },
-        }),
-      );
+      const preflight = await request("/metric_types", {
+        method: "OPTIONS",
+        headers: { origin: "https://example.com", "access-control-request-method": "GET" },
+      });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get("access-control-allow-methods")).toContain("GET");
     });
@@ -183,8 +178,7 @@ describe("the API", () => {
     });
 
     it("answers HEAD like GET, without a body", async () => {
-      const { exports } = await import("cloudflare:workers");
-      const response = await exports.default.fetch(new Request("http://tracker.test/metric_types", { method: "HEAD" }));
+      const response = await request("/metric_types", { method: "HEAD" });
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^application\/json/);
       expect(await response.text()).toBe("");
