@@ -5,7 +5,7 @@
  * the versions package-lock.json pins. wrangler runs this before `wrangler dev`
  * and `wrangler deploy` ([build] in wrangler.toml); vitest.config.ts runs it too.
  */
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,9 +22,21 @@ const files = [
   ["swagger-ui-dist/NOTICE", "swagger-ui.NOTICE.txt"],
 ];
 
+/**
+ * Files already up to date are left alone, and others are replaced by a
+ * rename: several `wrangler dev` (parallel e2e tests) may build while another
+ * already serves these files, and none may see a half-written one.
+ */
 export function buildAssets() {
   mkdirSync(vendor, { recursive: true });
-  for (const [from, to] of files) copyFileSync(join(root, "node_modules", from), join(vendor, to));
+  for (const [from, to] of files) {
+    const source = join(root, "node_modules", from);
+    const target = join(vendor, to);
+    if (existsSync(target) && readFileSync(target).equals(readFileSync(source))) continue;
+    const partial = `${target}.${process.pid}.tmp`;
+    copyFileSync(source, partial);
+    renameSync(partial, target);
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) buildAssets();
