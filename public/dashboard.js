@@ -127,12 +127,12 @@
   async function loadExtras() {
     for (const [path, key, panel, target, limit] of [
       ["/sources", "sources", "#sources-panel", "#sources", 50],
-      ["/alerts", "alerts", "#alerts-panel", "#alerts", 20],
+      ["/alerts?limit=20", "alerts", "#alerts-panel", "#alerts", 20],
     ]) {
       const { status, body } = await api(path).catch(() => ({ status: 0, body: null }));
       const rows = status === 200 ? (Array.isArray(body?.[key]) ? body[key] : Object.values(body ?? {}).find(Array.isArray)) : null;
       $(panel).hidden = !rows;
-      if (rows) $(target).replaceChildren(key === "sources" ? sourcesTable(rows) : genericTable(rows.slice(0, limit)));
+      if (rows) $(target).replaceChildren(key === "sources" ? sourcesTable(rows) : alertsTable(rows.slice(0, limit)));
     }
   }
 
@@ -363,16 +363,34 @@
     );
   }
 
-  function genericTable(rows) {
-    if (rows.length === 0) return element("p", { className: "muted" }, "None.");
-    const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))].slice(0, 6);
-    const cell = (value) =>
-      value === null || value === undefined ? "–" : typeof value === "object" ? JSON.stringify(value) : typeof value === "number" ? formatValue(value) : String(value);
+  /** GET /alerts: newest first; each names its metric, which the link opens. */
+  function alertsTable(rows) {
+    if (rows.length === 0) return element("p", { className: "muted" }, "No alert in the last 30 days.");
     return element(
       "table",
-      {},
-      element("thead", {}, element("tr", {}, ...columns.map((column) => element("th", { scope: "col" }, column)))),
-      element("tbody", {}, ...rows.map((row) => element("tr", {}, ...columns.map((column) => element("td", {}, cell(row[column])))))),
+      { id: "alerts-table" },
+      element(
+        "thead",
+        {},
+        element("tr", {}, ...[["Tick"], ["Metric"], ["Value", "num"], ["Hour mean", "num"], ["Webhook"]].map(([name, className]) =>
+          element("th", { scope: "col", className: className ?? "" }, name),
+        )),
+      ),
+      element(
+        "tbody",
+        {},
+        ...rows.map((alert) =>
+          element(
+            "tr",
+            { dataset: { id: String(alert.id) } },
+            element("td", {}, formatTime(Date.parse(alert.time))),
+            element("td", {}, element("a", { href: linkTo(alert.metric_type, alert.symbol) }, `${alert.metric_type} ${alert.symbol}`)),
+            element("td", { className: "num" }, formatValue(alert.value)),
+            element("td", { className: "num" }, formatValue(alert.average)),
+            element("td", { title: alert.delivery?.last_error ?? "" }, alert.delivery?.state ?? "–"),
+          ),
+        ),
+      ),
     );
   }
 

@@ -24,11 +24,38 @@ const cached = (description: string, schema: object, example: unknown) => ({
   content: json(schema, example),
 });
 
+/** Alerts change between ticks: answered fresh, never cached, no ETag. */
+const fresh = (description: string, schema: object, example: unknown) => ({
+  description,
+  headers: {
+    "Cache-Control": { $ref: "#/components/headers/NoStore" },
+    "Access-Control-Allow-Origin": { $ref: "#/components/headers/AccessControlAllowOrigin" },
+  },
+  content: json(schema, example),
+});
+
 const T = "2026-11-29T17:04:00.000Z";
 const metricTypeNames = METRIC_TYPES.map((type) => type.metric_type);
 
 /** Responses of every operation besides its 200. */
 const common = { "304": response("NotModified"), "503": response("Unavailable") };
+const ALERT_EXAMPLE = {
+  alerts: [
+    {
+      id: 7,
+      metric_type: "price",
+      symbol: "btceur",
+      time: T,
+      value: 200200,
+      average: 50050,
+      threshold: 150150,
+      points: 59,
+      created_at: "2026-11-29T17:04:02.311Z",
+      delivery: { state: "delivered", attempts: 1, last_error: null, delivered_at: "2026-11-29T17:04:03.020Z" },
+    },
+  ],
+};
+
 /** ... and of the operations under /metric_types/{metric_type} (a malformed path parameter is a 400). */
 const onType = { ...common, "400": response("BadRequest"), "404": response("NotFound") };
 
@@ -43,7 +70,8 @@ export const openApiDocument = {
       "Every endpoint answers `GET` (and `HEAD`, the same without a body) with JSON and allows cross-origin",
       "requests (`OPTIONS` preflight). The window of every endpoint is the 24 hours before the request:",
       "points with `now - 24 h < time <= now`. A successful answer carries `Cache-Control: public, max-age=<seconds",
-      "to the next minute>` (the next tick) and a weak `ETag`; `If-None-Match` with it answers 304. Errors are",
+      "to the next minute>` (the next tick) and a weak `ETag`; `If-None-Match` with it answers 304 (alerts, which change",
+      "between ticks, are `no-store`). Errors are",
       "`{\"status\": <code>, \"error\": \"<message>\"}` with `Cache-Control: no-store`; any method but GET, HEAD",
       "and OPTIONS is a 405 of that shape.",
       "",
@@ -55,6 +83,7 @@ export const openApiDocument = {
     { name: "status", description: "Is the tracker up, and when did it last tick" },
     { name: "metrics", description: "Metric types, metrics, their latest values and 24 h history" },
     { name: "volatility", description: "Metrics ranked by the standard deviation of their 24 h history" },
+    { name: "alerts", description: "Jumps of a metric above its last hour's mean, and their webhook delivery" },
   ],
   paths: {
     "/": {
@@ -116,6 +145,47 @@ export const openApiDocument = {
             ],
           }),
           ...common,
+        },
+      },
+    },
+    "/alerts": {
+      get: {
+        tags: ["alerts"],
+        operationId: "listAlerts",
+        summary: "Alerts raised when a metric jumped, newest first (by tick time)",
+        description:
+          "A point alerts when it exceeds ALERT_MULTIPLIER x the mean of its metric's last hour. Every parameter is " +
+          "optional; a bad one (including an unknown metric_type here) is a 400. Alerts are kept 30 days.",
+        parameters: [
+          {
+            name: "metric_type",
+            in: "query",
+            description: "Only alerts of this metric type",
+            schema: { type: "string", enum: metricTypeNames },
+          },
+          { name: "symbol", in: "query", description: "Only alerts of this symbol", schema: { type: "string" }, example: "btceur" },
+          param("since"),
+          param("limit"),
+        ],
+        responses: {
+          "200": fresh("The alerts", ref("AlertList"), ALERT_EXAMPLE),
+          "400": response("BadRequest"),
+          "503": response("Unavailable"),
+        },
+      },
+    },
+    "/metric_types/{metric_type}/metrics/{symbol}/alerts": {
+      parameters: [param("metric_type"), param("symbol")],
+      get: {
+        tags: ["alerts"],
+        operationId: "getMetricAlerts",
+        summary: "A metric's alerts, newest first (an empty list when it has none)",
+        parameters: [param("since"), param("limit")],
+        responses: {
+          "200": fresh("The metric's alerts", ref("AlertList"), ALERT_EXAMPLE),
+          "400": response("BadRequest"),
+          "404": response("NotFound"),
+          "503": response("Unavailable"),
         },
       },
     },
@@ -268,6 +338,20 @@ export const openApiDocument = {
         schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$" },
         example: "btceur",
       },
+      since: {
+        name: "since",
+        in: "query",
+        description: "Only alerts of ticks at or after this time: ISO-8601 with a date, or epoch milliseconds",
+        schema: { type: "string", pattern: "^([0-9]{1,15}|[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)$" },
+        example: "2026-11-29T00:00:00Z",
+      },
+      limit: {
+        name: "limit",
+        in: "query",
+        description: "At most this many alerts",
+        schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+        example: 20,
+      },
     },
     headers: {
       CacheControl: {
@@ -382,6 +466,43 @@ export const openApiDocument = {
                 last_success: { oneOf: [ref("Time"), { type: "null" }] },
                 last_error: { oneOf: [ref("Time"), { type: "null" }] },
                 last_error_message: { type: ["string", "null"] },
+              },
+            },
+          },
+        },
+      },
+      AlertList: {
+        type: "object",
+        additionalProperties: false,
+        required: ["alerts"],
+        properties: {
+          alerts: {
+            type: "array",
+            items: {
+              type: "object",
+              additionalProperties: false,
+              required: ["id", "metric_type", "symbol", "time", "value", "average", "threshold", "points", "created_at", "delivery"],
+              properties: {
+                id: { type: "integer" },
+                metric_type: ref("MetricTypeName"),
+                symbol: ref("Symbol"),
+                time: { ...ref("Time"), description: "The tick whose point jumped" },
+                value: { type: "number", description: "That point" },
+                average: { type: "number", description: "Mean of the metric's points in the hour before" },
+                threshold: { type: "number", description: "average x ALERT_MULTIPLIER: value was above it" },
+                points: { type: "integer", minimum: 1, description: "Points in that hour" },
+                created_at: { type: "string", format: "date-time" },
+                delivery: {
+                  type: "object",
+                  additionalProperties: false,
+                  required: ["state", "attempts", "last_error", "delivered_at"],
+                  properties: {
+                    state: { enum: ["pending", "delivered", "failed", "not_configured"] },
+                    attempts: { type: "integer", minimum: 0 },
+                    last_error: { type: ["string", "null"] },
+                    delivered_at: { oneOf: [{ type: "string", format: "date-time" }, { type: "null" }] },
+                  },
+                },
               },
             },
           },

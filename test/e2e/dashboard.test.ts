@@ -286,6 +286,30 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("lists recent alerts from /alerts, each linking to its metric", async () => {
+    // The real endpoint: no alert yet (the alert window needs an hour of live ticks).
+    expect((await tracker.get("/alerts?limit=20")).body).toEqual({ alerts: [] });
+    const empty = await open("/#/price/btcusd");
+    expect(await empty.page.isVisible("#alerts-panel")).toBe(true);
+    expect(await empty.page.textContent("#alerts")).toBe("No alert in the last 30 days.");
+    await empty.page.close();
+
+    // An alert as the OpenAPI document describes it, through a routed /alerts.
+    const example = (await tracker.get("/openapi.json")).body.paths["/alerts"].get.responses["200"].content["application/json"].example;
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.route(/\/alerts\?limit=20$/, (route) => route.fulfill({ json: example }));
+    await page.goto(`${tracker.url}/#/price/btcusd`);
+    await page.waitForSelector("#alerts-table");
+    const rows = await page.$$eval("#alerts-table tbody tr", (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent)));
+    const alert = example.alerts[0];
+    expect(rows).toEqual([
+      [`${alert.time.slice(0, 10)} ${alert.time.slice(11, 16)} UTC`, `${alert.metric_type} ${alert.symbol}`, "200,200", "50,050", alert.delivery.state],
+    ]);
+    await page.click("#alerts-table a");
+    await page.waitForFunction(() => document.querySelector("#selected")?.firstChild?.textContent === "btceur");
+    await page.close();
+  });
+
   it("raised no uncaught error on any page", () => {
     expect(pageErrors).toEqual([]);
   });
