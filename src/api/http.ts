@@ -30,9 +30,10 @@ export function onlyReads(request: IRequest): void {
 
 /**
  * Opens the request's D1 session and reads the tracker state (one row). A
- * response depends only on the stored data (state.version, bumped by every
- * tick) and on the minute it is asked in (the 24 h window slides), so that pair
- * is the ETag, and a matching If-None-Match is answered before any other query.
+ * response depends only on the stored data (state.epoch and state.version,
+ * bumped by every tick) and on the minute it is asked in (the 24 h window
+ * slides), so that is the ETag, and a matching If-None-Match is answered before
+ * any other query.
  */
 export async function withState(request: IRequest, env: TrackerEnv): Promise<Response | undefined> {
   const api = request as ApiRequest;
@@ -42,7 +43,7 @@ export async function withState(request: IRequest, env: TrackerEnv): Promise<Res
   // Alerts and their delivery state change between ticks: no tick-versioned
   // ETag describes them, so they are answered fresh (no-store).
   if (/\/alerts\/?$/.test(new URL(request.url).pathname)) return undefined;
-  api.etag = `W/"${api.state.version}-${Math.floor(api.now / MINUTE_MS)}"`;
+  api.etag = `W/"${api.state.epoch}-${api.state.version}-${Math.floor(api.now / MINUTE_MS)}"`;
   const ifNoneMatch = request.headers.get("if-none-match");
   if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === api.etag || tag.trim() === "*")) {
     return new Response(null, { status: 304 });

@@ -2,6 +2,7 @@ import { json, Router, type IRequest } from "itty-router";
 import type { TrackerEnv } from "../config";
 import { cacheHeaders, corsify, notFound, onlyReads, preflight, renderError, withState, type ApiArgs, type ApiRequest } from "./http";
 import { dashboard, prefersHtml } from "./dashboard";
+import { fromEdgeCache, toEdgeCache } from "./edge-cache";
 import { openApiDocument } from "./openapi";
 import * as routes from "./routes";
 
@@ -9,9 +10,9 @@ type Handler = (request: ApiRequest) => unknown;
 const read = (handler: Handler) => (request: IRequest) => handler(request as ApiRequest);
 
 export const router = Router<IRequest, ApiArgs>({
-  before: [preflight, onlyReads, withState],
+  before: [preflight, onlyReads, withState, fromEdgeCache],
   catch: renderError,
-  finally: [json, cacheHeaders, corsify],
+  finally: [json, cacheHeaders, toEdgeCache, corsify],
 });
 
 router

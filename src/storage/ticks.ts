@@ -30,7 +30,9 @@ export interface StoredTick {
 export interface TrackerState {
   lo: number;
   hi: number;
+  /** Bumped by every write the API shows; with epoch, names a state of the data. */
   version: number;
+  epoch: string;
   last_tick: number | null;
   last_tick_stored_at: number | null;
 }
@@ -58,7 +60,7 @@ export function cost(results: readonly D1Result[]): WriteCost {
 
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
   const state = await db
-    .prepare("SELECT lo, hi, version, last_tick, last_tick_stored_at FROM tracker_state WHERE id = 1")
+    .prepare("SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at FROM tracker_state WHERE id = 1")
     .first<TrackerState>();
   if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
   return state;

@@ -184,6 +184,29 @@ describe("the API", () => {
       expect(await response.text()).toBe("");
     });
 
+    it("serves a repeated read of the same data and minute from the edge cache", async () => {
+      const ranking = () => getJson("/metric_types/price/ranking");
+      const first = await ranking();
+      expect(first.body.ranking[0]).toEqual({ rank: 1, symbol: "btceur", stddev: 50 });
+      // Change the points behind the tracker's back (no version bump): a
+      // cached answer cannot see it; a computed one would.
+      await env.DB.prepare("UPDATE points SET value = value * 10").run();
+      const again = await ranking();
+      expect(again.body).toEqual(first.body);
+      expect(again.response.headers.get("access-control-allow-origin")).toBe("*");
+      expect(again.response.headers.get("etag")).toBe(first.response.headers.get("etag"));
+
+      // A tick bumps the version: the next answer is computed afresh.
+      await insertTick(env.DB, { ts: T0 + 2 * MINUTE, storedAt: T0, markets: 1, points: [{ metric_type: "price", symbol: "btceur", value: 501000 }] });
+      const fresh = await ranking();
+      // btceur in the window (the new tick is a minute ahead): 500000, 501000: std 500.
+      expect(fresh.body.ranking[0]).toEqual({ rank: 1, symbol: "btceur", stddev: 500 });
+      // So does the next minute, with the same data: 50000, 50100, 50100 now.
+      await env.DB.prepare("UPDATE points SET value = value / 10").run();
+      setNow(T0 + 2 * MINUTE + 10_000);
+      expect((await ranking()).body.ranking[0].stddev).toBeCloseTo(47.14045207910317, 9);
+    });
+
     it("reads through a D1 session so read replicas can serve it", async () => {
       const session = vi.spyOn(env.DB, "withSession");
       await get("/metric_types/price/metrics");
