@@ -364,7 +364,7 @@ export const openApiDocument = {
         description: "Weak validator of the stored data and the minute; send it back in `If-None-Match`",
         required: true,
         schema: { type: "string", pattern: '^W/"[^"]+"$' },
-        example: 'W/"1042-29405044"',
+        example: 'W/"3f2a9c1d8e7b6a50-1042-29405044"',
       },
       AccessControlAllowOrigin: {
         description: "Cross-origin GET is allowed",
