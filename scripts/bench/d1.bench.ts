@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
-import { measureFold, measureHistory, measurePurge, measureRank, measureTick, seed } from "./workload";
+import { buildHourlyBuckets, measureFold, measureHistory, measurePurge, measureRank, measureTick, seed } from "./workload";
 
 const MINUTE = 60_000;
 
@@ -36,12 +36,15 @@ it("benchmark", async () => {
 
   // Read 30 s after the last tick: the sums were folded 2 minutes earlier.
   const now = (last + 12) * MINUTE + 30_000;
+  await buildHourlyBuckets(env.DB);
   const rankOurs = [];
   const rankNaive = [];
+  const rankHourly = [];
   const history = [];
   for (let run = 0; run < runs; run++) {
     rankOurs.push(await measureRank(env.DB, "ours", now));
     rankNaive.push(await measureRank(env.DB, "naive", now));
+    rankHourly.push(await measureRank(env.DB, "hourly", now));
     history.push(await measureHistory(env.DB, "p17", now));
   }
   progress("reads done");
@@ -55,8 +58,8 @@ it("benchmark", async () => {
       firstTick: ticks[0],
       fold,
       purge,
-      rank: { ours: strip(rankOurs), naive: strip(rankNaive) },
-      rankRows: { ours: rankOurs[0]!.rows, naive: rankNaive[0]!.rows },
+      rank: { ours: strip(rankOurs), naive: strip(rankNaive), hourly: strip(rankHourly) },
+      rankRows: { ours: rankOurs[0]!.rows, naive: rankNaive[0]!.rows, hourly: rankHourly[0]!.rows },
       history,
     })}`,
   );

@@ -89,6 +89,8 @@ log("D1 measurements done");
     }
   }
   if (ours.rows.length !== naive.rows.length) rankMismatches += Math.abs(ours.rows.length - naive.rows.length);
+  const hourlyRuns = d1.rank.hourly;
+  const hourlyMismatches = d1.rankRows.hourly.filter((row) => bySymbol.get(row.symbol)?.rank !== row.rank).length;
   const oursRuns = d1.rank.ours;
   const naiveRuns = d1.rank.naive;
   const historyRuns = d1.history;
@@ -101,7 +103,7 @@ log("D1 measurements done");
   });
   const results = {
     scale: { metrics: METRICS, minutes: MINUTES, points: seeded.points, runs: RUNS },
-    rank: { ours: summary(oursRuns), naive: summary(naiveRuns) },
+    rank: { ours: summary(oursRuns), naive: summary(naiveRuns), hourly_buckets: { ...summary(hourlyRuns), rank_mismatches: hourlyMismatches } },
     history: { ours: summary(historyRuns), points: historyRuns[0].points },
     tick: { points: steady[0].points, ...summary(steady) },
     fold: { every_minutes: 10, ...summary([foldCost]) },
@@ -137,6 +139,7 @@ log("D1 measurements done");
     "| measurement | statements | rows read | rows written | median ms | p95 ms | note |",
     "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     row("rank, naive scan", results.rank.naive),
+    row("rank, hourly buckets + raw edges", results.rank.hourly_buckets, `${(results.rank.hourly_buckets.rows_read / metricsOfType).toFixed(1)} rows/metric; ${hourlyMismatches} rank mismatches`),
     row("rank, ours", results.rank.ours, `${(results.rank.naive.median_ms / results.rank.ours.median_ms).toFixed(0)}x faster, ${(results.rank.naive.rows_read / results.rank.ours.rows_read).toFixed(0)}x fewer rows; ${(results.rank.ours.rows_read / metricsOfType).toFixed(1)} rows/metric`),
     row("history of one metric", results.history.ours, `${results.history.points} points`),
     row(`tick of ${results.tick.points.toLocaleString("en-US")} points`, results.tick, `${(results.tick.rows_written / results.tick.points).toFixed(3)} rows written/point`),
