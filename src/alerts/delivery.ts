@@ -8,6 +8,7 @@
 import { loadAlertConfig, type AlertConfig, type TrackerEnv } from "../config";
 import { errorText } from "../sources/http";
 import { alertById, markAttemptFailed, markDelivered, markFailed, markNotConfigured, type AlertRow } from "../storage/alerts";
+import { alertFacts } from "./facts";
 import type { DeliveryMessage } from "./messages";
 
 type Webhook = NonNullable<AlertConfig["webhook"]>;
@@ -17,20 +18,12 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 10 * 2 ** Math.max(0, attempts - 1));
 }
 
-const iso = (ts: number) => new Date(ts).toISOString();
-
 /** What the webhook receives. */
 export function alertBody(alert: AlertRow): string {
+  const facts = alertFacts(alert);
   return JSON.stringify({
-    id: alert.id,
-    metric_type: alert.metric_type,
-    symbol: alert.symbol,
-    time: iso(alert.tick_ts),
-    value: alert.value,
-    average: alert.average,
-    threshold: alert.threshold,
-    points: alert.points,
-    message: `${alert.metric_type} of ${alert.symbol} is ${alert.value} at ${iso(alert.tick_ts)}, above its threshold ${alert.threshold} (last-hour average ${alert.average} over ${alert.points} points)`,
+    ...facts,
+    message: `${facts.metric_type} of ${facts.symbol} is ${facts.value} at ${facts.time}, above its threshold ${facts.threshold} (last-hour average ${facts.average} over ${facts.points} points)`,
   });
 }
 

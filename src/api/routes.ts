@@ -1,5 +1,6 @@
 /** The metrics API: each handler parses, calls storage, shapes the JSON. */
 import { StatusError } from "itty-router";
+import { alertFacts } from "../alerts/facts";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../storage/queries";
@@ -190,14 +191,7 @@ function single(query: URLSearchParams, name: string): string | undefined {
 
 function alertJson(alert: AlertRow) {
   return {
-    id: alert.id,
-    metric_type: alert.metric_type,
-    symbol: alert.symbol,
-    time: iso(alert.tick_ts),
-    value: alert.value,
-    average: alert.average,
-    threshold: alert.threshold,
-    points: alert.points,
+    ...alertFacts(alert),
     created_at: iso(alert.created_at),
     delivery: {
       state: alert.delivery_state,

@@ -8,20 +8,15 @@
 import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
 import { errorText } from "../sources/http";
 import type { MarketSummary, Source, SourceReading } from "../sources/types";
-import { recordSourceStatuses } from "../storage/sources";
+import { recordSourceStatuses, type SourceStatus } from "../storage/sources";
 import { DuplicateTickError, FOLD_INTERVAL_MS, fold, insertTick, purge, readState, tickExists } from "../storage/ticks";
 import { MINUTE_MS, WINDOW_MS } from "../storage/window";
 import { publishTick } from "../alerts/messages";
 import { METRIC_TYPES } from "../metric-types";
 import { aggregate, type Point } from "./aggregate";
 
-export interface SourceOutcome {
-  source: string;
-  status: "ok" | "error";
-  markets: number;
-  dropped: Record<string, number>;
-  latency_ms: number;
-  error: string | null;
+/** A source's status for this tick, plus what it said worth logging (not stored). */
+export interface SourceOutcome extends SourceStatus {
   info?: Record<string, unknown>;
 }
 

@@ -4,6 +4,7 @@
  */
 import { loadCatalog, saveCatalog } from "../storage/catalogs";
 import { getJson, isRecord, jsonNumber } from "./http";
+import { Drops, joinUrl } from "./market";
 import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
 
 const NAME = "cryptowatch";
@@ -19,7 +20,7 @@ export interface CryptowatchOptions {
 
 export function cryptowatch(options: CryptowatchOptions): Source {
   const headers: Record<string, string> = options.apiKey ? { "X-CW-API-Key": options.apiKey } : {};
-  const url = (path: string) => `${options.baseUrl.replace(/\/+$/, "")}${path}`;
+  const url = (path: string) => joinUrl(options.baseUrl, path);
 
   async function fetchPairs(ctx: SourceContext): Promise<PairCatalog> {
     const catalog: PairCatalog = {};
@@ -53,15 +54,14 @@ export function cryptowatch(options: CryptowatchOptions): Source {
       if (!isRecord(body) || !isRecord(body.result)) {
         throw new UpstreamError(NAME, "/markets/summaries: expected {result: {...}}");
       }
-      const dropped: Record<string, number> = {};
-      const drop = (reason: string) => (dropped[reason] = (dropped[reason] ?? 0) + 1);
+      const drops = new Drops();
 
       const entries: { exchange: string; pair: string; summary: Record<string, unknown> }[] = [];
       for (const [key, summary] of Object.entries(body.result)) {
         // "<exchange>:<pair>"; exchange names may contain hyphens, never a colon.
         const colon = key.lastIndexOf(":");
         if (colon <= 0 || colon === key.length - 1 || !isRecord(summary)) {
-          drop("malformed_market");
+          drops.add("malformed_market");
           continue;
         }
         entries.push({
@@ -81,7 +81,7 @@ export function cryptowatch(options: CryptowatchOptions): Source {
       for (const { exchange, pair, summary } of entries) {
         const split = Object.hasOwn(catalog, pair) ? catalog[pair] : undefined;
         if (split === undefined) {
-          drop("unknown_pair");
+          drops.add("unknown_pair");
           continue;
         }
         const price = isRecord(summary.price) ? summary.price : {};
@@ -95,7 +95,7 @@ export function cryptowatch(options: CryptowatchOptions): Source {
           volumeQuote: jsonNumber(summary.volumeQuote),
         });
       }
-      return { markets, dropped, info: isRecord(body.allowance) ? { allowance: body.allowance } : undefined };
+      return { markets, dropped: drops.counts, info: isRecord(body.allowance) ? { allowance: body.allowance } : undefined };
     },
   };
 }

@@ -6,8 +6,8 @@
  * asset is renamed, symbol does not), so it is preferred.
  */
 import { decimal, getJson, isRecord } from "./http";
-import { Drops, joinUrl, marketSummary } from "./market";
-import { UpstreamError, type MarketSummary, type Source } from "./types";
+import { dashedTickers, joinUrl } from "./market";
+import { UpstreamError, type Source } from "./types";
 
 const NAME = "kucoin";
 const EXCHANGE = "kucoin";
@@ -22,25 +22,12 @@ export function kucoin(options: { baseUrl: string }): Source {
       if (!isRecord(body.data) || !Array.isArray(body.data.ticker)) {
         throw new UpstreamError(NAME, "allTickers: expected {code, data: {ticker: [...]}}");
       }
-      const drops = new Drops();
-      const markets: MarketSummary[] = [];
-      for (const ticker of body.data.ticker) {
-        const name = isRecord(ticker) ? (typeof ticker.symbolName === "string" ? ticker.symbolName : ticker.symbol) : undefined;
-        const parts = typeof name === "string" ? name.split("-") : [];
-        if (!isRecord(ticker) || parts.length !== 2) {
-          drops.add("malformed_market");
-          continue;
-        }
-        const market = marketSummary(NAME, EXCHANGE, {
-          base: parts[0]!,
-          quote: parts[1]!,
-          last: decimal(ticker.last),
-          volume: decimal(ticker.vol),
-          volumeQuote: decimal(ticker.volValue),
-        }, drops);
-        if (market) markets.push(market);
-      }
-      return { markets, dropped: drops.counts };
+      return dashedTickers(NAME, EXCHANGE, body.data.ticker, (ticker) => ({
+        name: typeof ticker.symbolName === "string" ? ticker.symbolName : ticker.symbol,
+        last: decimal(ticker.last),
+        volume: decimal(ticker.vol),
+        volumeQuote: decimal(ticker.volValue),
+      }));
     },
   };
 }

@@ -1,6 +1,7 @@
 /** Helpers the exchange sources share to build MarketSummary lists. */
 import { normalisePair } from "./aliases";
-import type { MarketSummary } from "./types";
+import { isRecord } from "./http";
+import type { MarketSummary, SourceReading } from "./types";
 
 /** Counts the markets a source could not use, by reason. */
 export class Drops {
@@ -51,4 +52,31 @@ export function marketSummary(source: string, exchange: string, raw: RawMarket, 
 
 export function joinUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, "")}${path}`;
+}
+
+/**
+ * Tickers that name their market "BASE-QUOTE" (OKX, KuCoin): `fields` picks the
+ * name and values out of one ticker; a ticker that is no object or whose name
+ * does not split in two is counted as malformed.
+ */
+export function dashedTickers(
+  source: string,
+  exchange: string,
+  tickers: readonly unknown[],
+  fields: (ticker: Record<string, unknown>) => { name: unknown } & Omit<RawMarket, "base" | "quote">,
+): SourceReading {
+  const drops = new Drops();
+  const markets: MarketSummary[] = [];
+  for (const ticker of tickers) {
+    const picked = isRecord(ticker) ? fields(ticker) : undefined;
+    const parts = typeof picked?.name === "string" ? picked.name.split("-") : [];
+    if (!picked || parts.length !== 2) {
+      drops.add("malformed_market");
+      continue;
+    }
+    const { name: _name, ...values } = picked;
+    const market = marketSummary(source, exchange, { base: parts[0]!, quote: parts[1]!, ...values }, drops);
+    if (market) markets.push(market);
+  }
+  return { markets, dropped: drops.counts };
 }

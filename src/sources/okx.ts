@@ -5,8 +5,8 @@
  * exchange "okex", Cryptowatch's name for the same exchange.
  */
 import { decimal, getJson, isRecord } from "./http";
-import { Drops, joinUrl, marketSummary } from "./market";
-import { UpstreamError, type MarketSummary, type Source } from "./types";
+import { dashedTickers, joinUrl } from "./market";
+import { UpstreamError, type Source } from "./types";
 
 const NAME = "okx";
 const EXCHANGE = "okex";
@@ -19,24 +19,12 @@ export function okx(options: { baseUrl: string }): Source {
       if (!isRecord(body)) throw new UpstreamError(NAME, "tickers: expected {code, data: [...]}");
       if (body.code !== "0") throw new UpstreamError(NAME, `tickers: code ${String(body.code)}: ${String(body.msg ?? "")}`);
       if (!Array.isArray(body.data)) throw new UpstreamError(NAME, "tickers: expected {code, data: [...]}");
-      const drops = new Drops();
-      const markets: MarketSummary[] = [];
-      for (const ticker of body.data) {
-        const parts = isRecord(ticker) && typeof ticker.instId === "string" ? ticker.instId.split("-") : [];
-        if (!isRecord(ticker) || parts.length !== 2) {
-          drops.add("malformed_market");
-          continue;
-        }
-        const market = marketSummary(NAME, EXCHANGE, {
-          base: parts[0]!,
-          quote: parts[1]!,
-          last: decimal(ticker.last),
-          volume: decimal(ticker.vol24h),
-          volumeQuote: decimal(ticker.volCcy24h),
-        }, drops);
-        if (market) markets.push(market);
-      }
-      return { markets, dropped: drops.counts };
+      return dashedTickers(NAME, EXCHANGE, body.data, (ticker) => ({
+        name: ticker.instId,
+        last: decimal(ticker.last),
+        volume: decimal(ticker.vol24h),
+        volumeQuote: decimal(ticker.volCcy24h),
+      }));
     },
   };
 }

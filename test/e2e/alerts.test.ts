@@ -1,9 +1,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+import { cryptowatchFixture, startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/cryptowatch/${name}`, import.meta.url), "utf8"));
 const SECRET = "e2e-webhook-secret";
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
@@ -23,16 +21,11 @@ describe("alerts through npm start: a jump reaches a local webhook receiver", ()
   let jump = false;
 
   beforeAll(async () => {
-    const summaries = fixture("summaries.json");
+    const summaries = cryptowatchFixture("summaries.json");
     // After the jump both btceur markets trade at 4×: price/btceur 50050 -> 200200 (> 3 × 50050).
     const jumped = structuredClone(summaries);
     for (const market of ["kraken:btceur", "bitstamp:btceur"]) jumped.result[market].price.last *= 4;
-    const pages = [fixture("pairs.json"), fixture("pairs-page2.json")];
-    upstream = await startServer((_, url) => {
-      if (url.pathname === "/markets/summaries") return { body: jump ? jumped : summaries };
-      if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
-      return undefined;
-    });
+    upstream = await startCryptowatch(() => (jump ? jumped : summaries));
     receiver = await startServer((request, url) => (request.method === "POST" && url.pathname === "/hook" ? { body: { ok: true } } : undefined));
     tracker = await startTracker({
       vars: {

@@ -4,15 +4,14 @@
  * (scripts/seed.mjs), and ticks triggered through /__scheduled.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser";
-import { startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+import { startCryptowatch, startTracker, type LocalServer, type Tracker } from "./harness";
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/cryptowatch/${name}`, import.meta.url), "utf8"));
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 const MINUTE = 60_000;
 
@@ -31,13 +30,7 @@ describe("the dashboard in Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    const summaries = fixture("summaries.json");
-    const pages = [fixture("pairs.json"), fixture("pairs-page2.json")];
-    upstream = await startServer((_, url) => {
-      if (url.pathname === "/markets/summaries") return { body: summaries };
-      if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
-      return undefined;
-    });
+    upstream = await startCryptowatch();
     state = mkdtempSync(join(tmpdir(), "tracker-dashboard-"));
     const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state], { encoding: "utf8" });
     expect(seed.status, seed.stdout + seed.stderr).toBe(0);
@@ -321,13 +314,7 @@ describe("a newcomer's first minute: npm start, open the dashboard, a tick", () 
   let browser: Browser;
 
   beforeAll(async () => {
-    const summaries = fixture("summaries.json");
-    const pages = [fixture("pairs.json"), fixture("pairs-page2.json")];
-    upstream = await startServer((_, url) => {
-      if (url.pathname === "/markets/summaries") return { body: summaries };
-      if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
-      return undefined;
-    });
+    upstream = await startCryptowatch();
     tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
     browser = await launchChromium();
   });

@@ -3,7 +3,7 @@
  * wrangler dev) against local HTTP servers playing the upstreams.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -39,6 +39,23 @@ export async function startServer(handler: Handler): Promise<LocalServer> {
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/** A Cryptowatch response from test/fixtures/cryptowatch. */
+export const cryptowatchFixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/cryptowatch/${name}`, import.meta.url), "utf8"));
+
+/**
+ * A local Cryptowatch: /markets/summaries answers `summaries()` (the fixture by
+ * default), /pairs the two fixture pages, following the cursor.
+ */
+export function startCryptowatch(summaries: () => unknown = () => cryptowatchFixture("summaries.json")): Promise<LocalServer> {
+  const pages = [cryptowatchFixture("pairs.json"), cryptowatchFixture("pairs-page2.json")];
+  return startServer((_, url) => {
+    if (url.pathname === "/markets/summaries") return { body: summaries() };
+    if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
+    return undefined;
+  });
 }
 
 export async function freePort(): Promise<number> {

@@ -1,21 +1,13 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+import { startCryptowatch, startTracker, type LocalServer, type Tracker } from "./harness";
 
-const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/cryptowatch/${name}`, import.meta.url), "utf8"));
 
 describe("npm start against a local Cryptowatch", () => {
   let upstream: LocalServer;
   let tracker: Tracker;
 
   beforeAll(async () => {
-    const summaries = fixture("summaries.json");
-    const pages = [fixture("pairs.json"), fixture("pairs-page2.json")];
-    upstream = await startServer((_, url) => {
-      if (url.pathname === "/markets/summaries") return { body: summaries };
-      if (url.pathname === "/pairs") return { body: url.searchParams.get("cursor") === "page2" ? pages[1] : pages[0] };
-      return undefined;
-    });
+    upstream = await startCryptowatch();
     tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
   });
 
