@@ -32,6 +32,10 @@ export default defineConfig({
           name: "workers",
           include: ["test/unit/**/*.test.ts"],
           setupFiles: ["./test/unit/apply-migrations.ts"],
+          // Tests assert what happens, never how fast: a generous ceiling only
+          // catches a hang, and holds on a busy 2-core machine.
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
       {
