@@ -6,9 +6,9 @@ import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { windowEndingAt } from "../storage/window";
+import { foldSymbol } from "../lib/symbol";
 import type { ApiRequest } from "./http";
 
-const SYMBOL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const iso = (ts: number) => new Date(ts).toISOString();
 
 function param(request: ApiRequest, name: string): string {
@@ -29,12 +29,13 @@ function metricType(request: ApiRequest): MetricTypeDefinition {
 
 /** Symbols are lower-case; BTCEUR is read as btceur. */
 function symbol(request: ApiRequest): string {
-  return validSymbol(param(request, "symbol").toLowerCase());
+  return validSymbol(param(request, "symbol"));
 }
 
-function validSymbol(name: string): string {
-  if (!SYMBOL.test(name)) {
-    throw new StatusError(400, `Malformed symbol "${name}": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'`);
+function validSymbol(raw: string): string {
+  const name = foldSymbol(raw);
+  if (name === undefined) {
+    throw new StatusError(400, `Malformed symbol "${raw}": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'`);
   }
   return name;
 }
@@ -147,7 +148,7 @@ export async function alerts(request: ApiRequest) {
     filter.metricType = type;
   }
   const name = single(query, "symbol");
-  if (name !== undefined) filter.symbol = validSymbol(name.toLowerCase());
+  if (name !== undefined) filter.symbol = validSymbol(name);
   return { alerts: (await listAlerts(request.db, filter)).map(alertJson) };
 }
 

@@ -4,15 +4,24 @@
  *   trading the pair, leaving out outliers: when at least 3 markets give the
  *   pair a price, a market whose price lies outside
  *   [median / (1 + t), median x (1 + t)] (t: the outlier tolerance) is dropped
- *   from the mean;
+ *   from the mean. When that leaves no market (two far-apart groups around an
+ *   even median), the pair gets no price this minute ("no_consensus");
  * - volume of an asset: sum of `volume` where it is the base plus sum of
  *   `volumeQuote` where it is the quote (outliers included: volume is not
  *   filtered).
- * A value that is missing, not finite, or out of range (price <= 0, volume < 0)
- * contributes nothing; the rest of its market still counts. A market reported
- * twice (same exchange and pair, e.g. by two sources) counts once: the first.
+ * A value that is missing or out of range (price <= 0, volume < 0) contributes
+ * nothing; one that is not finite or beyond the bounds of src/lib/number.ts
+ * (|value| > MAX_VALUE, or a price below MIN_PRICE) contributes nothing and is
+ * counted "non_finite"; the rest of its market still counts. A point whose
+ * aggregated value leaves the bounds is dropped and counted "non_finite" too.
+ * A market reported twice (same exchange, base and quote, e.g. by two
+ * sources) counts once: the first. Markets of different bases and quotes that
+ * make the same pair symbol ("ab" + "cd", "abc" + "d") are different assets:
+ * that pair gets no price ("ambiguous_pair").
  * Pure: no I/O.
  */
+import { MAX_VALUE, MIN_PRICE } from "../lib/number";
+import { marketKey } from "../lib/symbol";
 import type { MetricType } from "../metric-types";
 import type { MarketSummary } from "../sources/types";
 
@@ -32,14 +41,20 @@ export interface AggregateStats {
   duplicates: number;
   /** Markets whose price was left out of their pair's mean as an outlier. */
   outliers: number;
+  /** Market values, and aggregated points, dropped for being not finite or out of bounds. */
+  nonFinite: { values: number; points: number };
+  /** Pairs given no price because the outlier rule kept none of their markets. */
+  noConsensus: number;
+  /** Pair symbols given no price because their markets name different bases and quotes. */
+  ambiguousPairs: number;
 }
 
-export type RejectReason = "duplicate" | "outlier" | "no_usable_value";
+export type RejectReason = "duplicate" | "outlier" | "no_usable_value" | "non_finite" | "no_consensus" | "ambiguous_pair";
 
 export interface Aggregate {
   points: Point[];
   stats: AggregateStats;
-  /** The markets that were counted once, not at all, or without their price, and why. */
+  /** The markets that were counted once, not at all, or without some value, and why. */
   rejected: { market: MarketSummary; reason: RejectReason }[];
 }
 
@@ -59,11 +74,22 @@ export const OUTLIER_MIN_MARKETS = 3;
  */
 const BOUND_SLACK = 1e-9;
 
-const validPrice = (value: number | undefined): value is number =>
-  value !== undefined && Number.isFinite(value) && value > 0;
+type Judgement = "usable" | "unusable" | "non_finite";
 
-const validVolume = (value: number | undefined): value is number =>
-  value !== undefined && Number.isFinite(value) && value >= 0;
+/** A price: usable, missing or <= 0 (unusable), or not finite / out of bounds. */
+function judgePrice(value: number | undefined): Judgement {
+  if (value === undefined || value <= 0) return "unusable";
+  return Number.isFinite(value) && value >= MIN_PRICE && value <= MAX_VALUE ? "usable" : "non_finite";
+}
+
+/** A volume: usable, missing or < 0 (unusable), or not finite / out of bounds. */
+function judgeVolume(value: number | undefined): Judgement {
+  if (value === undefined || value < 0) return "unusable";
+  return Number.isFinite(value) && value <= MAX_VALUE ? "usable" : "non_finite";
+}
+
+/** Whether an aggregated value may be stored. */
+export const withinBounds = (value: number): boolean => Number.isFinite(value) && Math.abs(value) <= MAX_VALUE;
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -87,13 +113,22 @@ export function aggregate(
     ignored: { price: 0, volume: 0, volume_quote: 0 },
     duplicates: 0,
     outliers: 0,
+    nonFinite: { values: 0, points: 0 },
+    noConsensus: 0,
+    ambiguousPairs: 0,
   };
   const rejected: Aggregate["rejected"] = [];
+  const reject = new Map<MarketSummary, Set<RejectReason>>();
+  const mark = (market: MarketSummary, reason: RejectReason) => {
+    const reasons = reject.get(market) ?? new Set<RejectReason>();
+    reasons.add(reason);
+    reject.set(market, reasons);
+  };
 
   const seen = new Set<string>();
   const unique: MarketSummary[] = [];
   for (const market of markets) {
-    const key = `${market.exchange}:${market.pair}`;
+    const key = marketKey(market);
     if (seen.has(key)) {
       stats.duplicates++;
       rejected.push({ market, reason: "duplicate" });
@@ -104,55 +139,102 @@ export function aggregate(
   }
   stats.markets = unique.length;
 
+  // Prices, pair by pair.
   const pricesByPair = new Map<string, MarketSummary[]>();
   for (const market of unique) {
-    if (!validPrice(market.last)) continue;
+    const judgement = judgePrice(market.last);
+    if (judgement !== "usable") {
+      stats.ignored.price++;
+      if (judgement === "non_finite") {
+        stats.nonFinite.values++;
+        mark(market, "non_finite");
+      }
+      continue;
+    }
     const list = pricesByPair.get(market.pair);
     if (list) list.push(market);
     else pricesByPair.set(market.pair, [market]);
   }
 
   const points: Point[] = [];
-  const outliers = new Set<MarketSummary>();
-  for (const [pair, priced] of pricesByPair) {
-    let kept = priced;
-    if (priced.length >= OUTLIER_MIN_MARKETS) {
-      const mid = median(priced.map((market) => market.last!));
-      kept = priced.filter((market) => withinTolerance(market.last!, mid, options.outlierTolerance));
-      for (const market of priced) if (!kept.includes(market)) outliers.add(market);
+  const priced = new Set<MarketSummary>();
+  for (const [pair, candidates] of pricesByPair) {
+    if (new Set(candidates.map((market) => `${market.base}/${market.quote}`)).size > 1) {
+      stats.ambiguousPairs++;
+      for (const market of candidates) mark(market, "ambiguous_pair");
+      continue;
     }
-    const sum = kept.reduce((total, market) => total + market.last!, 0);
-    points.push({ metric_type: "price", symbol: pair, value: sum / kept.length });
+    let kept = candidates;
+    if (candidates.length >= OUTLIER_MIN_MARKETS) {
+      const mid = median(candidates.map((market) => market.last!));
+      kept = candidates.filter((market) => withinTolerance(market.last!, mid, options.outlierTolerance));
+      if (kept.length === 0) {
+        stats.noConsensus++;
+        for (const market of candidates) mark(market, "no_consensus");
+        continue;
+      }
+      for (const market of candidates) {
+        if (!kept.includes(market)) {
+          stats.outliers++;
+          mark(market, "outlier");
+        }
+      }
+    }
+    const value = kept.reduce((total, market) => total + market.last!, 0) / kept.length;
+    if (!withinBounds(value)) {
+      stats.nonFinite.points++;
+      for (const market of kept) mark(market, "non_finite");
+      continue;
+    }
+    for (const market of kept) priced.add(market);
+    points.push({ metric_type: "price", symbol: pair, value });
   }
 
-  const volumes = new Map<string, number>();
+  // Volumes, asset by asset.
+  const volumes = new Map<string, { value: number; markets: MarketSummary[] }>();
+  const addVolume = (asset: string, value: number, market: MarketSummary) => {
+    const entry = volumes.get(asset);
+    if (entry) {
+      entry.value += value;
+      entry.markets.push(market);
+    } else volumes.set(asset, { value, markets: [market] });
+  };
+  const volumeSides = [
+    ["volume", (m: MarketSummary) => m.volume, (m: MarketSummary) => m.base],
+    ["volume_quote", (m: MarketSummary) => m.volumeQuote, (m: MarketSummary) => m.quote],
+  ] as const;
   for (const market of unique) {
-    let contributed = false;
-    if (!validPrice(market.last)) stats.ignored.price++;
-    else if (outliers.has(market)) {
-      stats.outliers++;
-      rejected.push({ market, reason: "outlier" });
-    } else contributed = true;
-    if (validVolume(market.volume)) {
-      volumes.set(market.base, (volumes.get(market.base) ?? 0) + market.volume);
-      contributed = true;
-    } else {
-      stats.ignored.volume++;
-    }
-    if (validVolume(market.volumeQuote)) {
-      volumes.set(market.quote, (volumes.get(market.quote) ?? 0) + market.volumeQuote);
-      contributed = true;
-    } else {
-      stats.ignored.volume_quote++;
-    }
-    if (!contributed) {
-      stats.skipped++;
-      if (!outliers.has(market)) rejected.push({ market, reason: "no_usable_value" });
+    for (const [side, valueOf, assetOf] of volumeSides) {
+      const value = valueOf(market);
+      const judgement = judgeVolume(value);
+      if (judgement === "usable") addVolume(assetOf(market), value!, market);
+      else {
+        stats.ignored[side]++;
+        if (judgement === "non_finite") {
+          stats.nonFinite.values++;
+          mark(market, "non_finite");
+        }
+      }
     }
   }
+  const volumed = new Set<MarketSummary>();
+  for (const [symbol, { value, markets: contributors }] of volumes) {
+    if (!withinBounds(value)) {
+      stats.nonFinite.points++;
+      for (const market of contributors) mark(market, "non_finite");
+      continue;
+    }
+    for (const market of contributors) volumed.add(market);
+    points.push({ metric_type: "volume", symbol, value: value + 0 });
+  }
 
-  for (const [symbol, value] of volumes) {
-    points.push({ metric_type: "volume", symbol, value });
+  for (const market of unique) {
+    const reasons = reject.get(market);
+    if (!priced.has(market) && !volumed.has(market)) {
+      stats.skipped++;
+      if (!reasons) rejected.push({ market, reason: "no_usable_value" });
+    }
+    for (const reason of reasons ?? []) rejected.push({ market, reason });
   }
   return { points, stats, rejected };
 }

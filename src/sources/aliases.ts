@@ -4,6 +4,7 @@
  * are mapped here, per source, because a code can mean different assets on
  * different exchanges (Bitfinex's UST is Tether; Kraken's UST is TerraUSD).
  */
+import { assetCode, isSymbol, pairSymbol } from "../lib/symbol";
 
 /** Per source: the exchange's code (upper-case) -> our symbol. */
 export const ASSET_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -47,14 +48,16 @@ export const ASSET_ALIASES: Readonly<Record<string, Readonly<Record<string, stri
   },
 };
 
-/** Our symbol for an exchange's asset code. */
-export function normaliseAsset(source: string, code: string): string {
-  const upper = code.trim().toUpperCase();
-  return ASSET_ALIASES[source]?.[upper] ?? upper.toLowerCase();
+/**
+ * Our symbol for an exchange's asset code, or undefined when the code is not
+ * ASCII of the symbol alphabet (checked before case-folding: src/lib/symbol.ts).
+ */
+export function normaliseAsset(source: string, code: string): string | undefined {
+  const upper = assetCode(code);
+  if (upper === undefined) return undefined;
+  const symbol = ASSET_ALIASES[source]?.[upper] ?? upper.toLowerCase();
+  return isSymbol(symbol) ? symbol : undefined;
 }
-
-/** What an asset symbol may look like (the API serves pair symbols with this alphabet). */
-const SYMBOL = /^[a-z0-9][a-z0-9._-]*$/;
 
 export interface NormalisedPair {
   pair: string;
@@ -63,12 +66,12 @@ export interface NormalisedPair {
 }
 
 /**
- * base + quote, normalised; undefined when a code is empty or has characters
- * no symbol may have.
+ * base + quote, normalised; undefined when a code is empty, has characters
+ * no symbol may have, or the pair symbol would be longer than a symbol may be.
  */
 export function normalisePair(source: string, base: string, quote: string): NormalisedPair | undefined {
   const b = normaliseAsset(source, base);
   const q = normaliseAsset(source, quote);
-  if (!SYMBOL.test(b) || !SYMBOL.test(q) || b.length + q.length > 64) return undefined;
-  return { pair: b + q, base: b, quote: q };
+  const pair = b !== undefined && q !== undefined ? pairSymbol(b, q) : undefined;
+  return pair === undefined ? undefined : { pair, base: b!, quote: q! };
 }

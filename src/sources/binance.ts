@@ -5,7 +5,8 @@
  * to some regions and cloud networks: that is a failure of this source only.
  */
 import { lookup, pairCatalog, type PairCatalog } from "./catalog";
-import { decimal, getJson, isRecord } from "./http";
+import { decimal } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { Drops, joinUrl, marketSummary } from "./market";
 import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
 

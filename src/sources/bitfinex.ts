@@ -6,7 +6,8 @@
  * funding rows ("fUSD") are not markets and are left out. VOLUME is in base
  * units; no VWAP, no quote volume: derived as volume x last.
  */
-import { getJson, jsonNumber } from "./http";
+import { jsonNumber } from "../lib/number";
+import { getJson } from "./http";
 import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
 import { UpstreamError, type MarketSummary, type Source } from "./types";
 

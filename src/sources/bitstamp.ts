@@ -3,7 +3,8 @@
  * ({"pair": "BTC/USD", "last", "volume" in base units, "vwap"}); no quote
  * volume: derived as volume x vwap (x last when vwap is missing or 0).
  */
-import { decimal, getJson, isRecord } from "./http";
+import { decimal } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
 import { UpstreamError, type MarketSummary, type Source } from "./types";
 

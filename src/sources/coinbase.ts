@@ -6,7 +6,8 @@
  * for the same exchange.
  */
 import { lookup, pairCatalog, type PairCatalog } from "./catalog";
-import { decimal, getJson, isRecord } from "./http";
+import { decimal } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
 import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
 

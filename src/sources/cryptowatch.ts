@@ -3,7 +3,8 @@
  * every market, GET /pairs to split a pair symbol into base and quote.
  */
 import { loadCatalog, saveCatalog } from "../storage/catalogs";
-import { getJson, isRecord, jsonNumber } from "./http";
+import { jsonNumber } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { Drops, joinUrl } from "./market";
 import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
 

@@ -44,20 +44,6 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A JSON number as is; anything else (strings included) is no number. */
-export function jsonNumber(value: unknown): number | undefined {
-  return typeof value === "number" ? value : undefined;
-}
-
-/** A JSON number or a decimal string ("123.45", as most exchanges send). */
-export function decimal(value: unknown): number | undefined {
-  if (typeof value === "number") return value;
-  if (typeof value === "string" && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) {
-    return Number(value);
-  }
-  return undefined;
-}
-
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -5,7 +5,8 @@
  * with {"error": ["EAPI:Rate limit exceeded"]}.
  */
 import { lookup, pairCatalog, type PairCatalog } from "./catalog";
-import { decimal, getJson, isRecord } from "./http";
+import { decimal } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
 import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
 

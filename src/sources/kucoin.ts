@@ -5,7 +5,8 @@
  * is an error. symbolName is the pair's current name (it changes when an
  * asset is renamed, symbol does not), so it is preferred.
  */
-import { decimal, getJson, isRecord } from "./http";
+import { decimal } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { dashedTickers, joinUrl } from "./market";
 import { UpstreamError, type Source } from "./types";
 

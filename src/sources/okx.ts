@@ -4,7 +4,8 @@
  * "volCcy24h" (quote)}]}; any other code is an error. Markets are reported as
  * exchange "okex", Cryptowatch's name for the same exchange.
  */
-import { decimal, getJson, isRecord } from "./http";
+import { decimal } from "../lib/number";
+import { getJson, isRecord } from "./http";
 import { dashedTickers, joinUrl } from "./market";
 import { UpstreamError, type Source } from "./types";
 
