@@ -169,3 +169,143 @@ describe("outlier rule: prices outside [median / (1 + t), median x (1 + t)] leav
     expect(value(aggregate(pairOn(100, 100, 109)).points, "price", "btcusd")).toBe(103);
   });
 });
+
+describe("bounds: every value stored is finite and within ±1e24 (prices within [1e-24, 1e24])", () => {
+  it("two prices of 1e308 (whose mean would overflow) give no price, count as non_finite, and leave the rest alone", () => {
+    const { points, stats, rejected } = aggregate([
+      market("a", "abc", "usd", 1e308, 1, 1),
+      market("b", "abc", "usd", 1e308, 2, 2),
+      market("a", "btc", "usd", 100, 1, 100),
+    ]);
+    expect(1e308 + 1e308).toBe(Infinity); // what the mean used to compute
+    expect(value(points, "price", "abcusd")).toBeUndefined();
+    expect(value(points, "price", "btcusd")).toBe(100);
+    expect(value(points, "volume", "abc")).toBe(3); // the markets' volumes are fine
+    expect(value(points, "volume", "usd")).toBe(103);
+    expect(stats.nonFinite).toEqual({ values: 2, points: 0 });
+    expect(stats.ignored.price).toBe(2);
+    expect(rejected.map((r) => [r.market.exchange, r.market.pair, r.reason])).toEqual([
+      ["a", "abcusd", "non_finite"],
+      ["b", "abcusd", "non_finite"],
+    ]);
+    expect(points.every((p) => Number.isFinite(p.value))).toBe(true);
+  });
+
+  it("a finite but absurd value (1e200) is dropped as non_finite; the pair's sane market still prices it", () => {
+    const { points, stats } = aggregate([
+      market("a", "btc", "usd", 1e200, 1e200, 1),
+      market("b", "btc", "usd", 50000, 2, 100000),
+    ]);
+    expect(value(points, "price", "btcusd")).toBe(50000);
+    expect(value(points, "volume", "btc")).toBe(2);
+    expect(value(points, "volume", "usd")).toBe(100001);
+    expect(stats.nonFinite).toEqual({ values: 2, points: 0 });
+  });
+
+  it("values on the bounds are kept, just beyond them dropped", () => {
+    const { points, stats } = aggregate([
+      market("a", "big", "usd", 1e24, 1e24, 0),
+      market("a", "tiny", "usd", 1e-24, 0, 0),
+      market("a", "huge", "usd", 1.0000001e24, 1.0000001e24, 0),
+      market("a", "dust", "usd", 0.99e-24, 0, 0),
+    ]);
+    expect(value(points, "price", "bigusd")).toBe(1e24);
+    expect(value(points, "volume", "big")).toBe(1e24);
+    expect(value(points, "price", "tinyusd")).toBe(1e-24);
+    expect(value(points, "price", "hugeusd")).toBeUndefined();
+    expect(value(points, "volume", "huge")).toBeUndefined();
+    expect(value(points, "price", "dustusd")).toBeUndefined();
+    expect(stats.nonFinite.values).toBe(3);
+  });
+
+  it("a sum that leaves the bounds drops that metric only, counted as non_finite for each market in it", () => {
+    // 8e23 + 8e23 = 1.6e24 > 1e24: no volume for "meme"; "usd" and the price are fine.
+    const { points, stats, rejected } = aggregate([
+      market("a", "meme", "usd", 1e-8, 8e23, 8e15),
+      market("b", "meme", "usd", 1e-8, 8e23, 8e15),
+    ]);
+    expect(value(points, "volume", "meme")).toBeUndefined();
+    expect(value(points, "volume", "usd")).toBe(1.6e16);
+    expect(value(points, "price", "memeusd")).toBe(1e-8);
+    expect(stats.nonFinite).toEqual({ values: 0, points: 1 });
+    expect(rejected.map((r) => r.reason)).toEqual(["non_finite", "non_finite"]);
+  });
+
+  it("a sum that overflows to Infinity is dropped the same way", () => {
+    const markets = Array.from({ length: 3 }, (_, i) => market(`x${i}`, "meme", "usd", 1, 9e23, 1));
+    const { points, stats } = aggregate(markets);
+    expect(9e23 * 3).toBeGreaterThan(1e24);
+    expect(value(points, "volume", "meme")).toBeUndefined();
+    expect(stats.nonFinite.points).toBe(1);
+  });
+
+  it("meme-coin volumes in base units (1e14 per market, 1e16 summed) are far inside the bounds", () => {
+    const markets = Array.from({ length: 100 }, (_, i) => market(`x${i}`, "shib", "usdt", 0.00001, 1e14, 1e9));
+    expect(value(aggregate(markets).points, "volume", "shib")).toBeCloseTo(1e16, 0);
+  });
+
+  it("-0 is stored as 0", () => {
+    const { points } = aggregate([market("a", "btc", "usd", 1, -0, -0)]);
+    expect(Object.is(value(points, "volume", "btc"), 0)).toBe(true);
+    expect(Object.is(value(points, "volume", "usd"), 0)).toBe(true);
+  });
+});
+
+describe("no consensus: the outlier rule keeps none of a pair's markets", () => {
+  // The issue's four markets (real payloads of four exchanges side by side):
+  // sorted 0.88287, 3.8132, 4.7, 5.8316; median (3.8132 + 4.7) / 2 = 4.2566;
+  // band [4.2566 / 1.1, 4.2566 x 1.1] = [3.86963..., 4.68226]: 3.8132 is below it,
+  // 4.7 above it, 0.88287 and 5.8316 far outside. Nothing is kept.
+  const prices = [4.7, 5.8316, 0.88287, 3.8132];
+  const four = prices.map((last, i) => market(`exchange${i}`, "abc", "usdt", last, 10, 10 * last));
+
+  it("the pair gets no price this minute, each market counted as no_consensus; volumes still count", () => {
+    expect(4.2566 / 1.1).toBeGreaterThan(3.8132);
+    expect(4.2566 * 1.1).toBeLessThan(4.7);
+    const { points, stats, rejected } = aggregate([...four, market("exchange0", "btc", "usdt", 50000, 1, 50000)]);
+    expect(value(points, "price", "abcusdt")).toBeUndefined();
+    expect(value(points, "price", "btcusdt")).toBe(50000);
+    expect(value(points, "volume", "abc")).toBe(40);
+    expect(value(points, "volume", "usdt")).toBeCloseTo(10 * (4.7 + 5.8316 + 0.88287 + 3.8132) + 50000, 9);
+    expect(stats.noConsensus).toBe(1);
+    expect(stats.outliers).toBe(0);
+    expect(rejected.map((r) => [r.market.last, r.reason])).toEqual(prices.map((p) => [p, "no_consensus"]));
+    expect(points.every((p) => Number.isFinite(p.value))).toBe(true);
+  });
+
+  it("a wide enough tolerance keeps them all: the plain mean", () => {
+    const { points, stats } = aggregate(four, { outlierTolerance: 10 });
+    expect(value(points, "price", "abcusdt")).toBeCloseTo((4.7 + 5.8316 + 0.88287 + 3.8132) / 4, 12);
+    expect(stats.noConsensus).toBe(0);
+  });
+
+  it("an odd number of markets always has consensus: the median market is within its own band", () => {
+    const { points, stats } = aggregate(four.slice(0, 3));
+    // 0.88287, 4.7, 5.8316: median 4.7, band [4.2727..., 5.17]: only 4.7 kept.
+    expect(value(points, "price", "abcusdt")).toBe(4.7);
+    expect(stats).toMatchObject({ noConsensus: 0, outliers: 2 });
+  });
+});
+
+describe("market identity keeps base and quote apart", () => {
+  it("ab+cd and abc+d on one exchange are two markets, not a duplicate; their shared pair symbol gets no price", () => {
+    const { points, stats, rejected } = aggregate([
+      market("kraken", "ab", "cd", 2, 1, 2),
+      market("kraken", "abc", "d", 3, 5, 15),
+    ]);
+    expect(stats.duplicates).toBe(0);
+    expect(value(points, "price", "abcd")).toBeUndefined(); // two different assets under one symbol
+    expect(stats.ambiguousPairs).toBe(1);
+    expect(rejected.map((r) => r.reason)).toEqual(["ambiguous_pair", "ambiguous_pair"]);
+    // Each asset's volume is its own.
+    expect(value(points, "volume", "ab")).toBe(1);
+    expect(value(points, "volume", "abc")).toBe(5);
+    expect(value(points, "volume", "cd")).toBe(2);
+    expect(value(points, "volume", "d")).toBe(15);
+  });
+
+  it("the same exchange, base and quote twice is a duplicate", () => {
+    const { stats } = aggregate([market("kraken", "ab", "cd", 2, 1, 2), market("kraken", "ab", "cd", 3, 1, 3)]);
+    expect(stats.duplicates).toBe(1);
+  });
+});
