@@ -124,7 +124,7 @@ async function readSource(
   const timeout = AbortSignal.timeout(config.sourceTimeoutMs);
   const fetchWithTimeout = (url: string, init?: RequestInit) => fetch(url, { ...init, signal: timeout });
   try {
-    const reading = await source.read({ fetch: fetchWithTimeout, db, now });
+    const reading = await source.read({ fetch: fetchWithTimeout, db, now, signal: timeout });
     return {
       reading,
       outcome: {

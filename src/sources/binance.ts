@@ -4,7 +4,7 @@
  * /api/v3/exchangeInfo for base, quote and status. Binance answers 451 or 403
  * to some regions and cloud networks: that is a failure of this source only.
  */
-import { lookup, pairCatalog, type PairCatalog } from "./catalog";
+import { catalogInfo, lookup, pairCatalog, type PairCatalog } from "./catalog";
 import { decimal } from "../lib/number";
 import { getJson, isRecord } from "./http";
 import { Drops, joinUrl, marketSummary } from "./market";
@@ -28,14 +28,15 @@ export function binance(options: { baseUrl: string }): Source {
   }
 
   async function fetchSymbols(ctx: SourceContext): Promise<PairCatalog> {
-    const body = await get(ctx, "/api/v3/exchangeInfo");
+    // Without the permission sets (a list of ~20 permissions per symbol), the body is a fraction of its size.
+    const body = await get(ctx, "/api/v3/exchangeInfo?showPermissionSets=false");
     if (!isRecord(body) || !Array.isArray(body.symbols)) throw new UpstreamError(NAME, "exchangeInfo: expected {symbols: [...]}");
     const catalog: PairCatalog = {};
     for (const info of body.symbols) {
       if (!isRecord(info) || typeof info.symbol !== "string") continue;
       const { baseAsset: base, quoteAsset: quote } = info;
       if (typeof base !== "string" || typeof quote !== "string") continue;
-      catalog[info.symbol] = info.status === "TRADING" ? [base, quote] : null;
+      catalog[info.symbol] = info.isSpotTradingAllowed === false ? "not_spot" : info.status === "TRADING" ? [base, quote] : null;
     }
     return catalog;
   }
@@ -50,22 +51,25 @@ export function binance(options: { baseUrl: string }): Source {
       const drops = new Drops();
       const markets: MarketSummary[] = [];
       for (const ticker of body) {
-        const split = isRecord(ticker) && typeof ticker.symbol === "string" ? lookup(catalog, ticker.symbol) : undefined;
-        if (!isRecord(ticker) || typeof ticker.symbol !== "string") drops.add("malformed_market");
-        else if (split === undefined) drops.add("unknown_pair");
-        else if (split === null) drops.add("not_trading");
-        else {
-          const market = marketSummary(NAME, EXCHANGE, {
-            base: split[0],
-            quote: split[1],
-            last: decimal(ticker.lastPrice),
-            volume: decimal(ticker.volume),
-            volumeQuote: decimal(ticker.quoteVolume),
-          }, drops);
-          if (market) markets.push(market);
+        if (!isRecord(ticker) || typeof ticker.symbol !== "string") {
+          drops.add("malformed_market");
+          continue;
         }
+        const split = lookup(catalog.pairs, ticker.symbol);
+        if (typeof split === "string") {
+          drops.add(split);
+          continue;
+        }
+        const market = marketSummary(NAME, EXCHANGE, {
+          base: split[0],
+          quote: split[1],
+          last: decimal(ticker.lastPrice),
+          volume: decimal(ticker.volume),
+          volumeQuote: decimal(ticker.quoteVolume),
+        }, drops);
+        if (market) markets.push(market);
       }
-      return { markets, dropped: drops.counts };
+      return { markets, dropped: drops.counts, info: catalogInfo(catalog) };
     },
   };
 }

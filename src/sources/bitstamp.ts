@@ -1,7 +1,9 @@
 /**
- * Bitstamp (www.bitstamp.net/api): GET /api/v2/ticker/ answers every pair
- * ({"pair": "BTC/USD", "last", "volume" in base units, "vwap"}); no quote
- * volume: derived as volume x vwap (x last when vwap is missing or 0).
+ * Bitstamp (www.bitstamp.net/api): GET /api/v2/ticker/ answers every market
+ * ({"pair": "BTC/USD", "market_type": "SPOT", "last", "volume" in base units,
+ * "vwap"}), perpetual futures included ("market_type": "PERPETUAL", pair
+ * "BTC/USD-PERP"): those are dropped. No quote volume: derived as volume x
+ * vwap (x last when vwap is missing or 0).
  */
 import { decimal } from "../lib/number";
 import { getJson, isRecord } from "./http";
@@ -23,6 +25,11 @@ export function bitstamp(options: { baseUrl: string }): Source {
         const parts = isRecord(ticker) && typeof ticker.pair === "string" ? ticker.pair.split("/") : [];
         if (!isRecord(ticker) || parts.length !== 2) {
           drops.add("malformed_market");
+          continue;
+        }
+        // The all-tickers call lists perpetual futures too: market_type "PERPETUAL", pairs "BTC/USD-PERP".
+        if ((ticker.market_type !== undefined && ticker.market_type !== "SPOT") || parts[1]!.toUpperCase().endsWith("-PERP")) {
+          drops.add("not_spot");
           continue;
         }
         const last = decimal(ticker.last);

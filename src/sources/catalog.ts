@@ -4,14 +4,27 @@
  * stored copy is an hour old, or when a ticker names a symbol it lacks (at most
  * once per tick; a symbol still unknown after that refresh does not trigger
  * another one before the hour is up).
+ *
+ * A failed refresh never fails the tickers while the stored copy is at most
+ * CATALOG_FALLBACK_MAX_AGE_MS old: the tick maps what the stored copy knows,
+ * counts the rest as "unknown_pair", and reports the fallback in the source's
+ * `info` (logged). The symbols the stored copy lacks are remembered, so a
+ * metadata endpoint that is down costs one request per tick at most.
  */
 import { loadCatalogEntry, saveCatalog } from "../storage/catalogs";
+import { errorText } from "./http";
 import type { SourceContext } from "./types";
 
 export const CATALOG_MAX_AGE_MS = 60 * 60 * 1000;
+/** How old a stored catalogue may be and still stand in for a failed refresh. */
+export const CATALOG_FALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
-/** Exchange symbol -> [base, quote] as the exchange writes them, or null: listed, not trading. */
-export type PairCatalog = Record<string, [base: string, quote: string] | null>;
+/**
+ * Exchange symbol -> [base, quote] as the exchange writes them; null: listed,
+ * not trading; "not_spot": a derivative or other non-spot instrument.
+ */
+export type CatalogEntry = [base: string, quote: string] | null | "not_spot";
+export type PairCatalog = Record<string, CatalogEntry>;
 
 interface StoredCatalog {
   pairs: PairCatalog;
@@ -19,26 +32,60 @@ interface StoredCatalog {
   missing: string[];
 }
 
+export interface CatalogResult {
+  pairs: PairCatalog;
+  /** Set when a failed refresh was replaced by the stored copy: what failed and how old the copy is. */
+  fallback?: { error: string; catalogue_age_minutes: number };
+}
+
+function isStoredCatalog(value: unknown): value is StoredCatalog {
+  const catalog = value as Partial<StoredCatalog> | null;
+  return typeof catalog === "object" && catalog !== null && typeof catalog.pairs === "object" && catalog.pairs !== null &&
+    Array.isArray(catalog.missing);
+}
+
 export async function pairCatalog(
   ctx: SourceContext,
   source: string,
   symbols: readonly string[],
   fetchPairs: () => Promise<PairCatalog>,
-): Promise<PairCatalog> {
-  const stored = await loadCatalogEntry(ctx.db, source);
-  if (stored && ctx.now - stored.fetchedAt < CATALOG_MAX_AGE_MS) {
-    const { pairs, missing } = stored.catalog as unknown as StoredCatalog;
-    const missingSet = new Set(missing);
-    if (symbols.every((symbol) => Object.hasOwn(pairs, symbol) || missingSet.has(symbol))) return pairs;
+): Promise<CatalogResult> {
+  const entry = await loadCatalogEntry(ctx.db, source);
+  const stored = entry && isStoredCatalog(entry.catalog) ? { ...entry.catalog, fetchedAt: entry.fetchedAt } : undefined;
+  const age = stored ? ctx.now - stored.fetchedAt : Infinity;
+  if (stored && age < CATALOG_MAX_AGE_MS) {
+    const missing = new Set(stored.missing);
+    if (symbols.every((symbol) => Object.hasOwn(stored.pairs, symbol) || missing.has(symbol))) return { pairs: stored.pairs };
   }
-  const pairs = await fetchPairs();
+  let pairs: PairCatalog;
+  try {
+    pairs = await fetchPairs();
+  } catch (err) {
+    if (!stored || age > CATALOG_FALLBACK_MAX_AGE_MS) throw err;
+    if (age < CATALOG_MAX_AGE_MS) {
+      // Fresh but incomplete: remember what it lacks, so the next ticks do not ask again before the hour is up.
+      const missing = [...new Set([...stored.missing, ...symbols.filter((symbol) => !Object.hasOwn(stored.pairs, symbol))])];
+      await save(ctx, source, { pairs: stored.pairs, missing }, stored.fetchedAt);
+    }
+    return { pairs: stored.pairs, fallback: { error: errorText(err), catalogue_age_minutes: Math.floor(age / 60_000) } };
+  }
   const missing = symbols.filter((symbol) => !Object.hasOwn(pairs, symbol));
-  const catalog: StoredCatalog = { pairs, missing };
-  await saveCatalog(ctx.db, source, catalog as unknown as Record<string, unknown>, ctx.now);
-  return pairs;
+  await save(ctx, source, { pairs, missing }, ctx.now);
+  return { pairs };
 }
 
-/** The catalogue's entry for a symbol: a pair, null (not trading) or undefined (unknown). */
-export function lookup(catalog: PairCatalog, symbol: string): [string, string] | null | undefined {
-  return Object.hasOwn(catalog, symbol) ? catalog[symbol] : undefined;
+function save(ctx: SourceContext, source: string, catalog: StoredCatalog, fetchedAt: number): Promise<void> {
+  return saveCatalog(ctx.db, source, catalog as unknown as Record<string, unknown>, fetchedAt);
+}
+
+/** What a ticker's symbol is: its pair, or why it is dropped. */
+export function lookup(catalog: PairCatalog, symbol: string): [string, string] | "unknown_pair" | "not_trading" | "not_spot" {
+  if (!Object.hasOwn(catalog, symbol)) return "unknown_pair";
+  const entry = catalog[symbol] as CatalogEntry;
+  return entry === null ? "not_trading" : entry;
+}
+
+/** The `info` a source reports when its catalogue stood in for a failed refresh. */
+export function catalogInfo(result: CatalogResult): Record<string, unknown> | undefined {
+  return result.fallback ? { catalogue_fallback: result.fallback } : undefined;
 }

@@ -5,7 +5,7 @@
  * status. Markets are reported as exchange "coinbase-pro", Cryptowatch's name
  * for the same exchange.
  */
-import { lookup, pairCatalog, type PairCatalog } from "./catalog";
+import { catalogInfo, lookup, pairCatalog, type PairCatalog } from "./catalog";
 import { decimal } from "../lib/number";
 import { getJson, isRecord } from "./http";
 import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
@@ -40,9 +40,8 @@ export function coinbase(options: { baseUrl: string }): Source {
       const drops = new Drops();
       const markets: MarketSummary[] = [];
       for (const [id, entry] of Object.entries(stats)) {
-        const split = lookup(catalog, id);
-        if (split === undefined) drops.add("unknown_pair");
-        else if (split === null) drops.add("not_trading");
+        const split = lookup(catalog.pairs, id);
+        if (typeof split === "string") drops.add(split);
         else if (!isRecord(entry) || !isRecord(entry.stats_24hour)) drops.add("malformed_market");
         else {
           const last = decimal(entry.stats_24hour.last);
@@ -57,7 +56,7 @@ export function coinbase(options: { baseUrl: string }): Source {
           if (market) markets.push(market);
         }
       }
-      return { markets, dropped: drops.counts };
+      return { markets, dropped: drops.counts, info: catalogInfo(catalog) };
     },
   };
 }

@@ -1,9 +1,16 @@
 /**
  * Cryptowatch REST API (docs.cryptowat.ch/rest-api): GET /markets/summaries for
- * every market, GET /pairs to split a pair symbol into base and quote.
+ * every market ("<exchange>:<pair>"), GET /pairs to split a pair symbol into
+ * base and quote, kept in D1 like the exchanges' metadata (src/sources/catalog.ts).
+ * Futures share the summaries: a pair whose /pairs entry has a `futuresType`
+ * or whose symbol carries a suffix ("btcusd-perpetual-future-inverse") is not
+ * spot. A pair symbol outside the symbol grammar (src/lib/symbol.ts) is dropped
+ * as "unsupported_symbol" before anything else.
  */
-import { loadCatalog, saveCatalog } from "../storage/catalogs";
 import { jsonNumber } from "../lib/number";
+import { foldSymbol } from "../lib/symbol";
+import { normalisePair } from "./aliases";
+import { catalogInfo, lookup, pairCatalog, type PairCatalog } from "./catalog";
 import { getJson, isRecord } from "./http";
 import { Drops, joinUrl } from "./market";
 import { UpstreamError, type MarketSummary, type Source, type SourceContext } from "./types";
@@ -12,12 +19,13 @@ const NAME = "cryptowatch";
 /** Guards against an upstream whose cursor never ends. */
 const MAX_PAIR_PAGES = 100;
 
-type PairCatalog = Record<string, [base: string, quote: string]>;
-
 export interface CryptowatchOptions {
   baseUrl: string;
   apiKey?: string;
 }
+
+const isFutures = (pair: Record<string, unknown>, symbol: string) =>
+  (typeof pair.futuresType === "string" && pair.futuresType !== "") || symbol.includes("-");
 
 export function cryptowatch(options: CryptowatchOptions): Source {
   const headers: Record<string, string> = options.apiKey ? { "X-CW-API-Key": options.apiKey } : {};
@@ -34,11 +42,11 @@ export function cryptowatch(options: CryptowatchOptions): Source {
       }
       for (const pair of body.result) {
         if (!isRecord(pair) || !isRecord(pair.base) || !isRecord(pair.quote)) continue;
-        const { symbol } = pair;
+        const symbol = typeof pair.symbol === "string" ? foldSymbol(pair.symbol) : undefined;
         const base = pair.base.symbol;
         const quote = pair.quote.symbol;
-        if (typeof symbol === "string" && typeof base === "string" && typeof quote === "string") {
-          catalog[symbol.toLowerCase()] = [base.toLowerCase(), quote.toLowerCase()];
+        if (symbol !== undefined && typeof base === "string" && typeof quote === "string") {
+          catalog[symbol] = isFutures(pair, symbol) ? "not_spot" : [base, quote];
         }
       }
       const next = isRecord(body.cursor) && body.cursor.hasMore === true ? body.cursor.last : undefined;
@@ -65,38 +73,39 @@ export function cryptowatch(options: CryptowatchOptions): Source {
           drops.add("malformed_market");
           continue;
         }
-        entries.push({
-          exchange: key.slice(0, colon).toLowerCase(),
-          pair: key.slice(colon + 1).toLowerCase(),
-          summary,
-        });
+        const pair = foldSymbol(key.slice(colon + 1));
+        if (pair === undefined) {
+          drops.add("unsupported_symbol");
+          continue;
+        }
+        entries.push({ exchange: key.slice(0, colon).toLowerCase(), pair, summary });
       }
 
-      let catalog = ((await loadCatalog(ctx.db, NAME)) ?? {}) as PairCatalog;
-      if (entries.some((entry) => !Object.hasOwn(catalog, entry.pair))) {
-        catalog = await fetchPairs(ctx);
-        await saveCatalog(ctx.db, NAME, catalog, ctx.now);
-      }
+      const catalog = await pairCatalog(ctx, NAME, [...new Set(entries.map((entry) => entry.pair))], () => fetchPairs(ctx));
 
       const markets: MarketSummary[] = [];
       for (const { exchange, pair, summary } of entries) {
-        const split = Object.hasOwn(catalog, pair) ? catalog[pair] : undefined;
-        if (split === undefined) {
-          drops.add("unknown_pair");
+        const split = lookup(catalog.pairs, pair);
+        if (typeof split === "string") {
+          drops.add(split);
+          continue;
+        }
+        const names = normalisePair(NAME, split[0], split[1]);
+        if (!names) {
+          drops.add("unsupported_symbol");
           continue;
         }
         const price = isRecord(summary.price) ? summary.price : {};
         markets.push({
           exchange,
-          pair,
-          base: split[0],
-          quote: split[1],
+          ...names,
           last: jsonNumber(price.last),
           volume: jsonNumber(summary.volume),
           volumeQuote: jsonNumber(summary.volumeQuote),
         });
       }
-      return { markets, dropped: drops.counts, info: isRecord(body.allowance) ? { allowance: body.allowance } : undefined };
+      const info = { ...(isRecord(body.allowance) ? { allowance: body.allowance } : {}), ...catalogInfo(catalog) };
+      return { markets, dropped: drops.counts, info: Object.keys(info).length > 0 ? info : undefined };
     },
   };
 }

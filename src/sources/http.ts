@@ -4,6 +4,14 @@ import { UpstreamError, type SourceContext } from "./types";
 const USER_AGENT = "crypto-data-tracker";
 
 /**
+ * The largest upstream body read, in bytes. The largest real one (Binance's
+ * exchangeInfo without permission sets, KuCoin's allTickers) is a few MB; a
+ * Worker isolate has 128 MB, and a body is held as bytes, then text, then
+ * parsed JSON.
+ */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
  * GET a JSON document from an upstream. Any network error, non-2xx status or
  * unparseable body becomes an UpstreamError carrying the upstream's own error
  * text when it sent one ({"error": "..."}, {"msg": "..."}, {"message": "..."}).
@@ -20,9 +28,7 @@ export async function getJson(
   } catch (err) {
     throw new UpstreamError(source, `request failed: ${errorText(err)}`);
   }
-  const body = await response.text().catch((err) => {
-    throw new UpstreamError(source, `reading the body failed: ${errorText(err)}`, response.status);
-  });
+  const body = await readBody(response, source, ctx.signal);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -38,6 +44,54 @@ export async function getJson(
     throw new UpstreamError(source, "response is not JSON", response.status);
   }
   return parsed;
+}
+
+/**
+ * The body as text, read with the byte cap: a declared Content-Length above it
+ * fails before reading, and a chunked or endless body fails as soon as it
+ * passes it (the stream is cancelled, so memory stays bounded). The tick's
+ * timeout (`signal`) cancels a body that trickles in too slowly.
+ */
+export async function readBody(
+  response: Response,
+  source: string,
+  signal?: AbortSignal,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<string> {
+  const tooLarge = (what: string) =>
+    new UpstreamError(source, `response body ${what} is larger than the ${maxBytes / (1024 * 1024)} MB cap`, response.status);
+  const declared = response.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge(`(Content-Length ${declared})`);
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const onAbort = () => void reader.cancel(signal?.reason).catch(() => undefined);
+  signal?.addEventListener("abort", onAbort);
+  const decoder = new TextDecoder();
+  const parts: string[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (signal?.aborted) throw signal.reason;
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge(`(more than ${size} bytes read)`);
+      }
+      parts.push(decoder.decode(value, { stream: true }));
+    }
+  } catch (err) {
+    if (err instanceof UpstreamError) throw err;
+    throw new UpstreamError(source, `reading the body failed: ${errorText(err)}`, response.status);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  parts.push(decoder.decode());
+  return parts.join("");
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

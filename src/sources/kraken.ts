@@ -4,7 +4,7 @@
  * for base and quote (wsname "XBT/USD"). Kraken reports errors as HTTP 200
  * with {"error": ["EAPI:Rate limit exceeded"]}.
  */
-import { lookup, pairCatalog, type PairCatalog } from "./catalog";
+import { catalogInfo, lookup, pairCatalog, type PairCatalog } from "./catalog";
 import { decimal } from "../lib/number";
 import { getJson, isRecord } from "./http";
 import { derivedQuoteVolume, Drops, joinUrl, marketSummary } from "./market";
@@ -46,6 +46,11 @@ export function kraken(options: { baseUrl: string }): Source {
     const catalog: PairCatalog = {};
     for (const [name, info] of Object.entries(result)) {
       if (!isRecord(info)) continue;
+      // Dark-pool books ("XXBTZUSD.d") are not the public spot market.
+      if (name.endsWith(".d")) {
+        catalog[name] = "not_spot";
+        continue;
+      }
       const split = splitPair(info);
       if (!split) continue;
       const trading = info.status === undefined || (typeof info.status === "string" && TRADING.has(info.status));
@@ -62,9 +67,8 @@ export function kraken(options: { baseUrl: string }): Source {
       const drops = new Drops();
       const markets: MarketSummary[] = [];
       for (const [name, ticker] of Object.entries(tickers)) {
-        const split = lookup(catalog, name);
-        if (split === undefined) drops.add("unknown_pair");
-        else if (split === null) drops.add("not_trading");
+        const split = lookup(catalog.pairs, name);
+        if (typeof split === "string") drops.add(split);
         else if (!isRecord(ticker)) drops.add("malformed_market");
         else {
           const last = nth(ticker.c, 0);
@@ -79,7 +83,7 @@ export function kraken(options: { baseUrl: string }): Source {
           if (market) markets.push(market);
         }
       }
-      return { markets, dropped: drops.counts };
+      return { markets, dropped: drops.counts, info: catalogInfo(catalog) };
     },
   };
 }

@@ -3,7 +3,9 @@
  * {"code": "200000", "data": {"time", "ticker": [{"symbol": "BTC-USDT",
  * "symbolName", "last", "vol" (base), "volValue" (quote)}]}}; any other code
  * is an error. symbolName is the pair's current name (it changes when an
- * asset is renamed, symbol does not), so it is preferred.
+ * asset is renamed, symbol does not), so it is preferred. The endpoint is
+ * spot only (futures live on api-futures.kucoin.com) and carries no market
+ * type; a name with more than one dash would be a derivative and is dropped.
  */
 import { decimal } from "../lib/number";
 import { getJson, isRecord } from "./http";

@@ -56,25 +56,31 @@ export function joinUrl(baseUrl: string, path: string): string {
 
 /**
  * Tickers that name their market "BASE-QUOTE" (OKX, KuCoin): `fields` picks the
- * name and values out of one ticker; a ticker that is no object or whose name
- * does not split in two is counted as malformed.
+ * name, the market type when the exchange gives one, and the values out of one
+ * ticker. A ticker that is no object or whose name has no dash is malformed; a
+ * name with more dashes ("BTC-USD-SWAP", "BTC-USD-250328") or a market type
+ * other than "SPOT" is a derivative, dropped as not spot.
  */
 export function dashedTickers(
   source: string,
   exchange: string,
   tickers: readonly unknown[],
-  fields: (ticker: Record<string, unknown>) => { name: unknown } & Omit<RawMarket, "base" | "quote">,
+  fields: (ticker: Record<string, unknown>) => { name: unknown; marketType?: unknown } & Omit<RawMarket, "base" | "quote">,
 ): SourceReading {
   const drops = new Drops();
   const markets: MarketSummary[] = [];
   for (const ticker of tickers) {
     const picked = isRecord(ticker) ? fields(ticker) : undefined;
     const parts = typeof picked?.name === "string" ? picked.name.split("-") : [];
-    if (!picked || parts.length !== 2) {
+    if (!picked || parts.length < 2) {
       drops.add("malformed_market");
       continue;
     }
-    const { name: _name, ...values } = picked;
+    const { name: _name, marketType, ...values } = picked;
+    if (parts.length > 2 || (marketType !== undefined && marketType !== "SPOT")) {
+      drops.add("not_spot");
+      continue;
+    }
     const market = marketSummary(source, exchange, { base: parts[0]!, quote: parts[1]!, ...values }, drops);
     if (market) markets.push(market);
   }

@@ -1,8 +1,10 @@
 /**
  * OKX (www.okx.com/docs-v5): GET /api/v5/market/tickers?instType=SPOT answers
  * {"code": "0", "data": [{"instId": "BTC-USDT", "last", "vol24h" (base),
- * "volCcy24h" (quote)}]}; any other code is an error. Markets are reported as
- * exchange "okex", Cryptowatch's name for the same exchange.
+ * "volCcy24h" (quote)}]}; any other code is an error. A row of another
+ * instType (SWAP, FUTURES...) or instId ("BTC-USD-SWAP") is dropped as not
+ * spot. Markets are reported as exchange "okex", Cryptowatch's name for the
+ * same exchange.
  */
 import { decimal } from "../lib/number";
 import { getJson, isRecord } from "./http";
@@ -22,6 +24,7 @@ export function okx(options: { baseUrl: string }): Source {
       if (!Array.isArray(body.data)) throw new UpstreamError(NAME, "tickers: expected {code, data: [...]}");
       return dashedTickers(NAME, EXCHANGE, body.data, (ticker) => ({
         name: ticker.instId,
+        marketType: ticker.instType,
         last: decimal(ticker.last),
         volume: decimal(ticker.vol24h),
         volumeQuote: decimal(ticker.volCcy24h),

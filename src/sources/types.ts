@@ -34,6 +34,8 @@ export interface SourceContext {
   /** Fetch with the tick's timeout already applied. */
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
   db: D1Database;
+  /** The source's timeout: aborts the reading of a body as well as the requests. */
+  signal?: AbortSignal;
   /** The tick's time, epoch ms. */
   now: number;
 }

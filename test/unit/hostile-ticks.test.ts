@@ -31,8 +31,8 @@ async function droppedBySource(now: number): Promise<Record<string, Record<strin
   return Object.fromEntries(body.sources.map((s: { source: string; dropped: Record<string, number> }) => [s.source, s.dropped]));
 }
 
-const tickLog = (log: ReturnType<typeof vi.spyOn>) =>
-  log.mock.calls.map((call) => call[0] as { msg?: string }).filter((entry) => entry?.msg === "tick stored");
+const tickLog = (log: { mock: { calls: unknown[][] } }) =>
+  log.mock.calls.map((call) => call[0] as { msg?: string } | undefined).filter((entry) => entry?.msg === "tick stored");
 
 /** Bitstamp's all-tickers body as raw text: duplicate keys and literals JSON.stringify cannot write. */
 const BITSTAMP_HOSTILE = `[
@@ -45,7 +45,7 @@ const BITSTAMP_HOSTILE = `[
 
 describe("one bad value never stops a tick", () => {
   it("absurd and malformed values are dropped and counted; the rest of the tick is stored, every value finite", async () => {
-    const kucoin = structuredClone(kucoinTickers);
+    const kucoin = structuredClone(kucoinTickers) as { data: { ticker: Record<string, unknown>[] } };
     kucoin.data.ticker.push({ ...kucoin.data.ticker[0]!, symbol: "ABC-USD", symbolName: "ABC-USD", last: "1e308", vol: "2", volValue: "1e309" });
     fakeExchanges({
       [TICKER_ROUTES.bitstamp]: () => new Response(BITSTAMP_HOSTILE, { headers: { "content-type": "application/json" } }),
