@@ -45,8 +45,8 @@ describe("each source reads its fixture", () => {
       market("kraken", "usdt", "usd", 1.0001, 5000, 5000 * 1),
       market("kraken", "btc", "eur", 46000, 2, 2 * 46000), // no wsname: XXBT / ZEUR
     ]);
-    // XREPZEUR is cancel_only; NEWCOINUSD is not in AssetPairs.
-    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1 });
+    // XREPZEUR is cancel_only; NEWCOINUSD is not in AssetPairs; XXBTZUSD.d is a dark pool.
+    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1, not_spot: 1 });
   });
 
   it("coinbase: stats_24hour last and volume, quote volume = volume x last, exchange coinbase-pro", async () => {
@@ -66,7 +66,8 @@ describe("each source reads its fixture", () => {
       market("bitstamp", "eth", "btc", 0.052, 10, 10 * 0.05),
       market("bitstamp", "xrp", "usd", 0.5, 100, 100 * 0.5),
     ]);
-    expect(reading.dropped).toEqual({});
+    // BTC/USD-PERP and ETH/USD-PERP: market_type PERPETUAL.
+    expect(reading.dropped).toEqual({ not_spot: 2 });
   });
 
   it("okx: vol24h base, volCcy24h quote, exchange okex", async () => {
@@ -75,6 +76,7 @@ describe("each source reads its fixture", () => {
       market("okex", "btc", "usdt", 50050, 30, 1501500),
       market("okex", "eth", "usdt", 2500, 100, 250000),
     ]);
+    expect(reading.dropped).toEqual({ not_spot: 1 }); // BTC-USDT-SWAP
     expect(fakeRequests().map((r) => r.url)).toEqual(["https://okx.test/api/v5/market/tickers?instType=SPOT"]);
   });
 
@@ -107,7 +109,8 @@ describe("each source reads its fixture", () => {
       market("binance", "btc", "usdt", 50000, 100, 5000000),
       market("binance", "eth", "btc", 0.0505, 200, 10.1),
     ]);
-    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1 }); // BNBBTC in BREAK; NEWUSDT unlisted
+    // BNBBTC in BREAK; NEWUSDT unlisted; BTCUSDC not spot-tradable (isSpotTradingAllowed false).
+    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1, not_spot: 1 });
   });
 });
 
@@ -187,7 +190,7 @@ describe("metadata (AssetPairs, products, exchangeInfo) is kept in D1", () => {
     const row = await env.DB.prepare("SELECT catalog FROM source_catalogs WHERE source = ?").bind(name).first<{ catalog: string }>();
     const catalog = JSON.parse(row!.catalog);
     expect(Object.keys(catalog).sort()).toEqual(["missing", "pairs"]);
-    expect(Object.values(catalog.pairs).every((v) => v === null || (Array.isArray(v) && v.length === 2))).toBe(true);
+    expect(Object.values(catalog.pairs).every((v) => v === null || v === "not_spot" || (Array.isArray(v) && v.length === 2))).toBe(true);
   });
 
   it("a ticker naming a new symbol refreshes the metadata at once, and a symbol still unknown does not refresh it again", async () => {
@@ -206,6 +209,6 @@ describe("metadata (AssetPairs, products, exchangeInfo) is kept in D1", () => {
     const reading = await read("binance", T0 + 2 * MINUTE);
     expect(fake.calls(metadata.binance)).toHaveLength(2);
     expect(reading.markets.map((m) => m.pair)).toEqual(["btcusdt", "ethbtc", "solusdt"]);
-    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1 });
+    expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1, not_spot: 1 });
   });
 });
