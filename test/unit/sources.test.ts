@@ -17,7 +17,7 @@ import kucoinMalformed from "../fixtures/kucoin/malformed.json";
 import okxError from "../fixtures/okx/error.json";
 import okxMalformed from "../fixtures/okx/malformed.json";
 import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
-import { HOUR, jsonResponse, MINUTE, resetDatabase, T0 } from "./helpers";
+import { fixtures, HOUR, jsonResponse, MINUTE, resetDatabase, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
@@ -111,6 +111,21 @@ describe("each source reads its fixture", () => {
     ]);
     // BNBBTC in BREAK; NEWUSDT unlisted; BTCUSDC not spot-tradable (isSpotTradingAllowed false).
     expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1, not_spot: 1 });
+  });
+
+  it("binance: exchangeInfo is asked without permission sets, the documented way to shrink it", async () => {
+    await read("binance");
+    expect(fake.calls("binance.test/api/v3/exchangeInfo").map((r) => new URL(r.url).search)).toEqual(["?showPermissionSets=false"]);
+  });
+
+  it("cryptowatch: a pair /pairs marks as a future (futuresType) is not spot", async () => {
+    fake.routes["cryptowatch.test/markets/summaries"] = () => jsonResponse(fixtures.summaries);
+    fake.routes["cryptowatch.test/pairs"] = (request) =>
+      jsonResponse(new URL(request.url).searchParams.has("cursor") ? fixtures.pairs[1] : fixtures.pairs[0]);
+    const reading = await read("cryptowatch");
+    expect(reading.dropped).toEqual({ not_spot: 1 }); // bitmex:btcusd-perpetual-future-inverse
+    expect(reading.markets.some((m) => m.exchange === "bitmex")).toBe(false);
+    expect(reading.markets).toHaveLength(6);
   });
 });
 
