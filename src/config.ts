@@ -1,5 +1,6 @@
 /** Vars and secrets, parsed and validated once per invocation. */
 import { DEFAULT_OUTLIER_TOLERANCE } from "./ingest/aggregate";
+import { secretValues } from "./lib/redact";
 import { DEFAULT_SOURCES, isSourceName, SOURCES, type SourceName } from "./sources/registry";
 import type { Source } from "./sources/types";
 
@@ -20,6 +21,8 @@ export interface Config {
   sourceTimeoutMs: number;
   /** Relative distance from a pair's median price beyond which a market's price is dropped. */
   outlierTolerance: number;
+  /** The values of the secrets that are set, to redact from every text that leaves the Worker. */
+  secrets: readonly string[];
 }
 
 export const DEFAULT_SOURCE_TIMEOUT_MS = 10_000;
@@ -40,6 +43,7 @@ export function loadConfig(env: TrackerEnv): Config {
     }),
     sourceTimeoutMs: DEFAULT_SOURCE_TIMEOUT_MS,
     outlierTolerance: outlierTolerance(env.OUTLIER_TOLERANCE),
+    secrets: secretValues(env),
   };
 }
 

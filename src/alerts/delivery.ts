@@ -6,6 +6,7 @@
  * backoff; when the queue gives up, the dead-letter consumer marks the alert failed.
  */
 import { loadAlertConfig, type AlertConfig, type TrackerEnv } from "../config";
+import { publicText, secretValues } from "../lib/redact";
 import { errorText } from "../sources/http";
 import { alertById, markAttemptFailed, markDelivered, markFailed, markNotConfigured, type AlertRow } from "../storage/alerts";
 import { alertFacts } from "./facts";
@@ -57,6 +58,8 @@ export async function post(webhook: Webhook, alert: AlertRow): Promise<string | 
 
 export async function deliverAlerts(batch: MessageBatch<DeliveryMessage>, env: TrackerEnv): Promise<void> {
   const { webhook } = loadAlertConfig(env);
+  // A network error can quote the webhook URL, which is a secret (it often carries a token).
+  const secrets = secretValues(env);
   await Promise.all(
     batch.messages.map(async (message) => {
       const id = message.body.alert_id;
@@ -67,7 +70,8 @@ export async function deliverAlerts(batch: MessageBatch<DeliveryMessage>, env: T
           await markNotConfigured(env.DB, id);
           return message.ack();
         }
-        const error = await post(webhook, alert);
+        const failure = await post(webhook, alert);
+        const error = failure === undefined ? undefined : publicText(failure, secrets);
         if (error === undefined) {
           await markDelivered(env.DB, id, Date.now());
           console.log({ msg: "alert delivered", alert_id: id, attempt: message.attempts });
@@ -78,7 +82,7 @@ export async function deliverAlerts(batch: MessageBatch<DeliveryMessage>, env: T
         console.warn({ msg: "alert delivery failed; will retry", alert_id: id, attempt: message.attempts, error, retry_in_s: delaySeconds });
         message.retry({ delaySeconds });
       } catch (err) {
-        console.error({ msg: "alert delivery errored; will retry", alert_id: id, error: errorText(err) });
+        console.error({ msg: "alert delivery errored; will retry", alert_id: id, error: publicText(errorText(err), secrets) });
         message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
       }
     }),

@@ -6,6 +6,7 @@
  * none only when every source failed.
  */
 import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
+import { publicText, publicValue } from "../lib/redact";
 import { errorText } from "../sources/http";
 import type { MarketSummary, Source, SourceReading } from "../sources/types";
 import { recordSourceStatuses, type SourceStatus } from "../storage/sources";
@@ -102,8 +103,9 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
     return { status: "stored", ts, points: points.length, sources: outcomes, stored: points };
   } catch (err) {
     if (err instanceof DuplicateTickError) return duplicate(ts);
-    console.error({ msg: "tick failed", tick: iso(ts), error: errorText(err) });
-    return { status: "failed", ts, error: errorText(err), sources: [] };
+    const error = publicText(errorText(err), config.secrets);
+    console.error({ msg: "tick failed", tick: iso(ts), error });
+    return { status: "failed", ts, error, sources: [] };
   }
 }
 
@@ -134,11 +136,14 @@ async function readSource(
         dropped: reading.dropped,
         latency_ms: Date.now() - started,
         error: null,
-        ...(reading.info ? { info: reading.info } : {}),
+        // Info can quote an upstream too (a failed metadata refresh).
+        ...(reading.info ? { info: publicValue(reading.info, config.secrets) } : {}),
       },
     };
   } catch (err) {
-    const error = timeout.aborted ? `${source.name}: timed out after ${config.sourceTimeoutMs} ms` : errorText(err);
+    const error = timeout.aborted
+      ? `${source.name}: timed out after ${config.sourceTimeoutMs} ms`
+      : publicText(errorText(err), config.secrets);
     return {
       outcome: { source: source.name, status: "error", markets: 0, dropped: {}, latency_ms: Date.now() - started, error },
     };

@@ -1,4 +1,9 @@
-/** Source health: written by the tick, read by GET /sources and GET /. */
+/**
+ * Source health: written by the tick, read by GET /sources and GET /. Error
+ * texts arrive redacted (src/lib/redact.ts) and are stored at most
+ * ERROR_TEXT_MAX_LENGTH characters long.
+ */
+import { truncate } from "../lib/redact";
 import type { Reader } from "./queries";
 import { cost, type WriteCost } from "./ticks";
 
@@ -49,7 +54,7 @@ export async function recordSourceStatuses(
            last_error_message = coalesce(excluded.last_error_message, last_error_message)
          WHERE excluded.tick >= source_status.tick`,
       )
-      .bind(ts, JSON.stringify(statuses)),
+      .bind(ts, JSON.stringify(statuses.map((status) => ({ ...status, error: status.error === null ? null : truncate(status.error) })))),
     db.prepare("UPDATE tracker_state SET version = version + 1"),
   ]);
   return cost(results);
