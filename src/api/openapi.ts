@@ -457,11 +457,11 @@ export const openApiDocument = {
                   type: "object",
                   description:
                     "Markets left out, by reason: unknown_pair, not_trading, not_spot, test_market, malformed_market, " +
-                    "unsupported_symbol at the source; duplicate, outlier, no_usable_value in aggregation",
+                    "unsupported_symbol at the source; duplicate, outlier, no_consensus, ambiguous_pair, non_finite, no_usable_value in aggregation",
                   additionalProperties: { type: "integer", minimum: 0 },
                 },
                 latency_ms: { type: "integer", minimum: 0 },
-                error: { type: ["string", "null"], description: "This tick's error, or null" },
+                error: { type: ["string", "null"], description: "This tick's error, or null (at most 500 characters, secrets redacted)" },
                 tick: ref("Time"),
                 last_success: { oneOf: [ref("Time"), { type: "null" }] },
                 last_error: { oneOf: [ref("Time"), { type: "null" }] },

@@ -25,7 +25,7 @@ export function coinbase(options: { baseUrl: string }): Source {
       if (!isRecord(product) || typeof product.id !== "string") continue;
       const { base_currency: base, quote_currency: quote } = product;
       if (typeof base !== "string" || typeof quote !== "string") continue;
-      const trading = product.status === "online" && product.trading_disabled !== true;
+      const trading = product.status === "online" && product.trading_disabled !== true && product.cancel_only !== true;
       catalog[product.id] = trading ? [base, quote] : null;
     }
     return catalog;

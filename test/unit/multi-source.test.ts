@@ -62,12 +62,12 @@ describe("a tick reading every exchange source", () => {
     });
 
     const line = log.mock.calls.map((c) => c[0]).find((entry) => entry?.msg === "tick stored");
-    // 5 + 3 + 3 + 2 + 4 + 5 + 2 = 24 markets delivered, plus 3 + 1 + 2 + 1 + 0 + 2 + 3 = 12 dropped at the source
+    // 5 + 3 + 3 + 2 + 4 + 5 + 2 = 24 markets delivered, plus 3 + 2 + 2 + 1 + 0 + 2 + 3 = 13 dropped at the source
     // (not spot: Kraken's dark pool, Bitstamp's two perpetuals, OKX's swap, Bitfinex's F0, Binance's margin-only symbol).
     expect(line).toMatchObject({
-      markets_read: 36,
+      markets_read: 37,
       markets_used: 24,
-      skipped: { unknown_pair: 2, not_trading: 3, test_market: 1, not_spot: 6, no_usable_value: 0, duplicate: 0 },
+      skipped: { unknown_pair: 2, not_trading: 4, test_market: 1, not_spot: 6, no_usable_value: 0, duplicate: 0 },
       prices_dropped: { outlier: 1, tolerance: 0.1 },
     });
   });

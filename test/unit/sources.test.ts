@@ -56,7 +56,7 @@ describe("each source reads its fixture", () => {
       market("coinbase-pro", "eth", "btc", 0.051, 50, 50 * 0.051),
       market("coinbase-pro", "btc", "eur", 46100, 1, 46100),
     ]);
-    expect(reading.dropped).toEqual({ not_trading: 1 }); // OLD-USD is delisted
+    expect(reading.dropped).toEqual({ not_trading: 2 }); // OLD-USD is delisted, LUNA-USD cancel_only
   });
 
   it("bitstamp: quote volume = volume x vwap, x last when vwap is 0", async () => {
