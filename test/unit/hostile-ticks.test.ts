@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
 import kucoinTickers from "../fixtures/kucoin/all-tickers.json";
 import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
-import { getJson, jsonResponse, MINUTE, resetDatabase, setNow, T0 } from "./helpers";
+import { fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
@@ -96,6 +96,34 @@ describe("one bad value never stops a tick", () => {
     expect(await storedValues()).toEqual({ "price/memeusd": 1e-8, "volume/usd": 1.6e16 });
     expect(tickLog(log)[0]).toMatchObject({ non_finite: { values: 0, points: 1 } });
     expect(await droppedBySource(T0)).toEqual({ bitstamp: { non_finite: 1 }, okx: { non_finite: 1 } });
+  });
+});
+
+describe("duplicates inside one payload", () => {
+  it("a row listed twice counts once (duplicate), and of a key written twice JSON's last value wins", async () => {
+    fakeExchanges({
+      [TICKER_ROUTES.bitstamp]: () =>
+        jsonResponse([
+          { pair: "BTC/USD", market_type: "SPOT", last: "50000", volume: "1", vwap: "50000" },
+          { pair: "BTC/USD", market_type: "SPOT", last: "90000", volume: "7", vwap: "90000" },
+        ]),
+      "cryptowatch.test/markets/summaries": () =>
+        new Response(
+          `{"result": {"kraken:btceur": {"price": {"last": 1}, "volume": 1, "volumeQuote": 1},
+                       "kraken:btceur": {"price": {"last": 46000}, "volume": 2, "volumeQuote": 92000}}}`,
+        ),
+      "cryptowatch.test/pairs": (request) =>
+        jsonResponse(new URL(request.url).searchParams.has("cursor") ? fixtures.pairs[1] : fixtures.pairs[0]),
+    });
+    expect((await tick("bitstamp,cryptowatch")).status).toBe("stored");
+    expect(await storedValues()).toEqual({
+      "price/btcusd": 50000, // the first row
+      "price/btceur": 46000, // the last value of the duplicated key
+      "volume/btc": 3, // 1 + 2
+      "volume/usd": 50000,
+      "volume/eur": 92000,
+    });
+    expect(await droppedBySource(T0)).toEqual({ bitstamp: { duplicate: 1 }, cryptowatch: {} });
   });
 });
 
