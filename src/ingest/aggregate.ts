@@ -159,7 +159,8 @@ export function aggregate(
   const points: Point[] = [];
   const priced = new Set<MarketSummary>();
   for (const [pair, candidates] of pricesByPair) {
-    if (new Set(candidates.map((market) => `${market.base}/${market.quote}`)).size > 1) {
+    const [first] = candidates;
+    if (candidates.some((market) => market.base !== first!.base || market.quote !== first!.quote)) {
       stats.ambiguousPairs++;
       for (const market of candidates) mark(market, "ambiguous_pair");
       continue;
@@ -199,23 +200,18 @@ export function aggregate(
       entry.markets.push(market);
     } else volumes.set(asset, { value, markets: [market] });
   };
-  const volumeSides = [
-    ["volume", (m: MarketSummary) => m.volume, (m: MarketSummary) => m.base],
-    ["volume_quote", (m: MarketSummary) => m.volumeQuote, (m: MarketSummary) => m.quote],
-  ] as const;
-  for (const market of unique) {
-    for (const [side, valueOf, assetOf] of volumeSides) {
-      const value = valueOf(market);
-      const judgement = judgeVolume(value);
-      if (judgement === "usable") addVolume(assetOf(market), value!, market);
-      else {
-        stats.ignored[side]++;
-        if (judgement === "non_finite") {
-          stats.nonFinite.values++;
-          mark(market, "non_finite");
-        }
-      }
+  const addSide = (value: number | undefined, asset: string, side: "volume" | "volume_quote", market: MarketSummary) => {
+    const judgement = judgeVolume(value);
+    if (judgement === "usable") return addVolume(asset, value!, market);
+    stats.ignored[side]++;
+    if (judgement === "non_finite") {
+      stats.nonFinite.values++;
+      mark(market, "non_finite");
     }
+  };
+  for (const market of unique) {
+    addSide(market.volume, market.base, "volume", market);
+    addSide(market.volumeQuote, market.quote, "volume_quote", market);
   }
   const volumed = new Set<MarketSummary>();
   for (const [symbol, { value, markets: contributors }] of volumes) {
