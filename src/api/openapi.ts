@@ -69,9 +69,9 @@ export const openApiDocument = {
       "",
       "Every endpoint answers `GET` (and `HEAD`, the same without a body) with JSON and allows cross-origin",
       "requests (`OPTIONS` preflight). The window of every endpoint is the 24 hours before the request:",
-      "points with `now - 24 h < time <= now`. A successful answer carries `Cache-Control: public, max-age=<seconds",
-      "to the next minute>` (the next tick) and a weak `ETag`; `If-None-Match` with it answers 304 (alerts, which change",
-      "between ticks, are `no-store`). Errors are",
+      "points with `now - 24 h < time <= now`. A successful answer carries `Cache-Control: public, no-cache` and a weak",
+      "`ETag` of the stored data and the minute: caches revalidate before each reuse, and `If-None-Match` with the",
+      "current ETag answers 304 (alerts, which change between ticks, are `no-store`). Errors are",
       "`{\"status\": <code>, \"error\": \"<message>\"}` with `Cache-Control: no-store`; any method but GET, HEAD",
       "and OPTIONS is a 405 of that shape.",
       "",
@@ -355,10 +355,10 @@ export const openApiDocument = {
     },
     headers: {
       CacheControl: {
-        description: "`public, max-age=<seconds to the next minute>`: valid until the next tick",
+        description: "`public, no-cache`: any cache may keep the answer but must revalidate it (`If-None-Match`) before reuse",
         required: true,
-        schema: { type: "string", pattern: "^public, max-age=[1-9][0-9]*$" },
-        example: "public, max-age=37",
+        schema: { type: "string", const: "public, no-cache" },
+        example: "public, no-cache",
       },
       ETag: {
         description: "Weak validator of the stored data and the minute; send it back in `If-None-Match`",
@@ -404,8 +404,11 @@ export const openApiDocument = {
         content: json(ref("Error"), { status: 405, error: "Method POST is not allowed: the API is read-only (GET)" }),
       },
       Unavailable: {
-        description: "The database is temporarily unavailable; retry shortly",
-        headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+        description: "The database is temporarily unavailable; retry after `Retry-After` seconds",
+        headers: {
+          "Cache-Control": { $ref: "#/components/headers/NoStore" },
+          "Retry-After": { description: "Seconds to wait before retrying", required: true, schema: { type: "string", pattern: "^[1-9][0-9]*$" } },
+        },
         content: json(ref("Error"), { status: 503, error: "The database is temporarily unavailable; try again shortly" }),
       },
     },

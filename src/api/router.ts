@@ -1,35 +1,37 @@
 import { json, Router, type IRequest } from "itty-router";
 import type { TrackerEnv } from "../config";
-import { cacheHeaders, corsify, notFound, onlyReads, preflight, renderError, withState, type ApiArgs, type ApiRequest } from "./http";
 import { dashboard, prefersHtml } from "./dashboard";
-import { fromEdgeCache, toEdgeCache } from "./edge-cache";
+import { toEdgeCache } from "./edge-cache";
+import { endpoint } from "./endpoint";
+import { apiHeaders, corsify, notFound, onlyReads, preflight, renderError, type ApiArgs } from "./http";
 import { openApiDocument } from "./openapi";
 import * as routes from "./routes";
 
-type Handler = (request: ApiRequest) => unknown;
-const read = (handler: Handler) => (request: IRequest) => handler(request as ApiRequest);
-
 export const router = Router<IRequest, ApiArgs>({
-  before: [preflight, onlyReads, withState, fromEdgeCache],
+  before: [preflight, onlyReads],
   catch: renderError,
-  finally: [json, cacheHeaders, toEdgeCache, corsify],
+  finally: [json, apiHeaders, toEdgeCache, corsify],
 });
 
+const onType = ["metric_type"] as const;
+const onMetric = ["metric_type", "symbol"] as const;
+const alertQuery = ["limit", "since"] as const;
+
 router
-  .get("/", read(routes.root))
-  .get("/health", read(routes.health))
-  .get("/sources", read(routes.sources))
-  .get("/openapi.json", () => openApiDocument)
-  .get("/metric_types", read(routes.metricTypes))
-  .get("/metric_types/:metric_type", read(routes.oneMetricType))
-  .get("/metric_types/:metric_type/metrics", read(routes.metrics))
-  .get("/metric_types/:metric_type/ranking", read(routes.ranking))
-  .get("/metric_types/:metric_type/latest", read(routes.latest))
-  .get("/metric_types/:metric_type/metrics/:symbol", read(routes.metric))
-  .get("/metric_types/:metric_type/metrics/:symbol/history", read(routes.metricHistory))
-  .get("/metric_types/:metric_type/metrics/:symbol/rank", read(routes.metricRank))
-  .get("/metric_types/:metric_type/metrics/:symbol/alerts", read(routes.metricAlerts))
-  .get("/alerts", read(routes.alerts))
+  .get("/", endpoint({ freshness: "tick" }, routes.root))
+  .get("/health", endpoint({ freshness: "tick" }, routes.health))
+  .get("/sources", endpoint({ freshness: "tick", edgeCache: true }, routes.sources))
+  .get("/openapi.json", endpoint({ freshness: "constant" }, () => openApiDocument))
+  .get("/metric_types", endpoint({ freshness: "tick", edgeCache: true }, routes.metricTypes))
+  .get("/metric_types/:metric_type", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.oneMetricType))
+  .get("/metric_types/:metric_type/metrics", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.metrics))
+  .get("/metric_types/:metric_type/ranking", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.ranking))
+  .get("/metric_types/:metric_type/latest", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.latest))
+  .get("/metric_types/:metric_type/metrics/:symbol", endpoint({ path: onMetric, freshness: "tick", edgeCache: true }, routes.metric))
+  .get("/metric_types/:metric_type/metrics/:symbol/history", endpoint({ path: onMetric, freshness: "tick", edgeCache: true }, routes.metricHistory))
+  .get("/metric_types/:metric_type/metrics/:symbol/rank", endpoint({ path: onMetric, freshness: "tick", edgeCache: true }, routes.metricRank))
+  .get("/metric_types/:metric_type/metrics/:symbol/alerts", endpoint({ path: onMetric, query: alertQuery, freshness: "fresh" }, routes.metricAlerts))
+  .get("/alerts", endpoint({ query: [...alertQuery, "metric_type", "symbol"], freshness: "fresh" }, routes.alerts))
   .all("*", notFound);
 
 /**

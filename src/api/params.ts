@@ -1,0 +1,118 @@
+/**
+ * The API's parameters, each parsed once to its canonical value with the error
+ * text clients see. Endpoints declare which ones they read; the edge-cache key
+ * is built from the canonical values, so `BTCEUR` and `btceur`, or a query in
+ * another order, share one cached answer.
+ */
+import { StatusError } from "itty-router";
+import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
+
+/** A metric's symbol as the API accepts it (lower-case; the path and query read upper case as lower). */
+export const SYMBOL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const ALERTS_DEFAULT_LIMIT = 100;
+export const ALERTS_MAX_LIMIT = 1000;
+
+/** Every parameter an endpoint can read, by name, parsed. */
+export interface Args {
+  metric_type: MetricTypeDefinition;
+  symbol: string;
+  since: number;
+  limit: number;
+}
+export type ParamName = keyof Args;
+
+interface ParamRule<T> {
+  parse(raw: string, where: "path" | "query"): T;
+  /** The canonical text of a parsed value, for cache keys. */
+  canonical(value: T): string;
+  default?: T;
+}
+
+export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
+  metric_type: {
+    parse(name, where) {
+      const definition = findMetricType(name);
+      if (definition) return definition;
+      if (where === "path") throw new StatusError(404, `Metric type "${name}" does not exist`);
+      throw new StatusError(400, `Unknown metric_type "${name}": expected one of ${METRIC_TYPES.map((t) => t.metric_type).join(", ")}`);
+    },
+    canonical: (definition) => definition.metric_type,
+  },
+  symbol: {
+    parse(raw) {
+      const name = raw.toLowerCase();
+      if (!SYMBOL.test(name)) {
+        throw new StatusError(400, `Malformed symbol "${name}": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'`);
+      }
+      return name;
+    },
+    canonical: (name) => name,
+  },
+  since: { parse: parseSince, canonical: String },
+  limit: {
+    parse(raw) {
+      if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1 || Number(raw) > ALERTS_MAX_LIMIT) {
+        throw new StatusError(400, `Malformed limit "${raw}": expected an integer from 1 to ${ALERTS_MAX_LIMIT}`);
+      }
+      return Number(raw);
+    },
+    canonical: String,
+    default: ALERTS_DEFAULT_LIMIT,
+  },
+};
+
+/** An ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z") or epoch milliseconds. */
+function parseSince(raw: string): number {
+  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw new StatusError(400, `Malformed since "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
+  }
+  return ms;
+}
+
+function pathValue(params: Record<string, string>, name: string): string {
+  const raw = params[name] ?? "";
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new StatusError(400, `Malformed ${name.replace("_", " ")} in the path: "${raw}"`);
+  }
+}
+
+function queryValue(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
+  if (values.length > 1) throw new StatusError(400, `Parameter ${name} is given ${values.length} times`);
+  if (values.length === 1 && values[0] === "") throw new StatusError(400, `Parameter ${name} is empty`);
+  return values[0];
+}
+
+/**
+ * Parses the declared path parameters, then the declared query parameters, in
+ * that order (the first bad one is the error). Returns the values and the
+ * canonical URL path + query: the route's template filled with canonical
+ * values, followed by the declared query parameters (defaults included) in
+ * name order; any other query parameter is ignored.
+ */
+export function parseArgs(
+  url: URL,
+  route: string,
+  params: Record<string, string>,
+  path: readonly ParamName[],
+  query: readonly ParamName[],
+): { args: Partial<Args>; canonical: string } {
+  const args: Record<string, unknown> = {};
+  const text: Record<string, string> = {};
+  const read = <K extends ParamName>(name: K, raw: string | undefined, where: "path" | "query") => {
+    const rule = PARAMS[name] as ParamRule<Args[K]>;
+    const value = raw === undefined ? rule.default : rule.parse(raw, where);
+    if (value === undefined) return;
+    args[name] = value;
+    text[name] = rule.canonical(value);
+  };
+  for (const name of path) read(name, pathValue(params, name), "path");
+  const pathname = route.replace(/:([a-z_]+)/g, (_, name: string) => encodeURIComponent(text[name] ?? ""));
+  for (const name of query) read(name, queryValue(url.searchParams, name), "query");
+  const search = new URLSearchParams([...query].sort().filter((name) => name in text).map((name) => [name, text[name]!]));
+  return { args: args as Partial<Args>, canonical: search.size > 0 ? `${pathname}?${search}` : pathname };
+}
