@@ -11,26 +11,13 @@ import { readState } from "../storage/ticks";
 import { MINUTE_MS } from "../storage/window";
 import { fromEdgeCache, edgeCacheKey } from "./edge-cache";
 import type { ApiArgs, ApiRequest } from "./http";
+import type { Endpoint, PathParams } from "./endpoints";
 import { parseArgs, type Args, type ParamName } from "./params";
 
-/**
- * - `tick`: depends on the stored data and the minute only; ETag of both, 304s.
- * - `fresh`: changes between ticks (alerts); no ETag, `no-store`.
- * - `constant`: the same until a deploy (the OpenAPI document); ETag of its body, no D1.
- */
-export type Freshness = "tick" | "fresh" | "constant";
-
-export interface EndpointSpec<P extends ParamName, Q extends ParamName> {
-  path?: readonly P[];
-  query?: readonly Q[];
-  freshness: Freshness;
-  /** Keep answers in Cloudflare's cache (the expensive reads). */
-  edgeCache?: boolean;
-}
-
-export type Handler<P extends ParamName, Q extends ParamName> = (
+/** Handles a definition's request, with its path and query parameters parsed. */
+export type Handler<Path extends string, Query extends ParamName> = (
   request: ApiRequest,
-  args: Pick<Args, P> & Partial<Pick<Args, Q>>,
+  args: Pick<Args, Extract<PathParams<Path>, ParamName>> & Partial<Pick<Args, Query>>,
 ) => unknown;
 
 const notModified = () => new Response(null, { status: 304 });
@@ -48,18 +35,20 @@ function fnv1a(text: string): string {
   return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
-export function endpoint<P extends ParamName = never, Q extends ParamName = never>(
-  spec: EndpointSpec<P, Q>,
-  handler: Handler<P, Q>,
+/** The route of a definition (endpoints.ts) and its handler. */
+export function endpoint<Path extends string, Query extends ParamName>(
+  definition: Pick<Endpoint<Path, Query>, "path" | "query" | "freshness" | "edgeCache">,
+  handle: Handler<Path, Query>,
 ) {
-  return async (request: IRequest, ...[env]: ApiArgs): Promise<unknown> => {
+  const { freshness } = definition;
+  const handler = handle as (request: ApiRequest, args: Partial<Args>) => unknown;
+  const route = async (request: IRequest, ...[env]: ApiArgs): Promise<unknown> => {
     const api = request as ApiRequest;
     const url = new URL(request.url);
-    const parsed = parseArgs(url, request.route, request.params, spec.path ?? [], spec.query ?? []);
-    const args = parsed.args as Pick<Args, P> & Partial<Pick<Args, Q>>;
+    const { args, canonical } = parseArgs(url, definition.path, request.params, definition.query ?? []);
     api.now = Date.now();
 
-    if (spec.freshness === "constant") {
+    if (freshness === "constant") {
       const body = await handler(api, args);
       api.etag = `W/"${fnv1a(JSON.stringify(body))}"`;
       return conditional(request, api.etag) ? notModified() : body;
@@ -67,7 +56,7 @@ export function endpoint<P extends ParamName = never, Q extends ParamName = neve
 
     api.db = (env as TrackerEnv).DB.withSession("first-unconstrained");
     api.state = await readState(api.db);
-    if (spec.freshness === "fresh") return handler(api, args);
+    if (freshness === "fresh") return handler(api, args);
 
     // The answer depends on the data's state and the minute (the 24 h window slides).
     api.etag = `W/"${api.state.epoch}-${api.state.version}-${Math.floor(api.now / MINUTE_MS)}"`;
@@ -78,10 +67,11 @@ export function endpoint<P extends ParamName = never, Q extends ParamName = neve
       await handler(api, args);
       return notModified();
     }
-    if (spec.edgeCache) {
-      const hit = await fromEdgeCache(request, edgeCacheKey(url.origin, parsed.canonical, api.etag));
+    if (definition.edgeCache) {
+      const hit = await fromEdgeCache(request, edgeCacheKey(url.origin, canonical, api.etag));
       if (hit) return hit;
     }
     return handler(api, args);
   };
+  return [definition.path, route] as const;
 }

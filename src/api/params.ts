@@ -7,8 +7,16 @@
 import { StatusError } from "itty-router";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 
-/** A metric's symbol as the API accepts it (lower-case; the path and query read upper case as lower). */
+/**
+ * The symbol grammar, once for the routes and the document: 1-64 characters,
+ * lower-case ASCII letters and digits first, then also '.', '_' or '-'. The
+ * path and the query read upper case as lower case. (It belongs with the
+ * sources' normalisation; when src/lib/symbol.ts holds it, import it from there.)
+ */
 export const SYMBOL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export const SYMBOL_RULE = "1-64 characters of a-z, 0-9, '.', '_' or '-'";
+/** `since`: epoch milliseconds, or an ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z"). */
+const SINCE = /^(\d{1,15}|\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/;
 
 export const ALERTS_DEFAULT_LIMIT = 100;
 export const ALERTS_MAX_LIMIT = 1000;
@@ -24,9 +32,11 @@ export type ParamName = keyof Args;
 
 interface ParamRule<T> {
   parse(raw: string, where: "path" | "query"): T;
-  /** The canonical text of a parsed value, for cache keys. */
-  canonical(value: T): string;
+  /** The canonical text of a parsed value, for cache keys (its String() when absent). */
+  canonical?(value: T): string;
   default?: T;
+  /** For the OpenAPI document: what the parameter means in the path and as a filter in the query. */
+  doc: { path?: string; query?: string; schema: object; example: unknown };
 }
 
 export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
@@ -38,18 +48,40 @@ export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
       throw new StatusError(400, `Unknown metric_type "${name}": expected one of ${METRIC_TYPES.map((t) => t.metric_type).join(", ")}`);
     },
     canonical: (definition) => definition.metric_type,
+    doc: {
+      path: "A metric type (see `/metric_types`)",
+      query: "Only alerts of this metric type",
+      schema: { type: "string", enum: METRIC_TYPES.map((type) => type.metric_type) },
+      example: "price",
+    },
   },
   symbol: {
     parse(raw) {
       const name = raw.toLowerCase();
-      if (!SYMBOL.test(name)) {
-        throw new StatusError(400, `Malformed symbol "${name}": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'`);
-      }
+      if (!SYMBOL.test(name)) throw new StatusError(400, `Malformed symbol "${name}": expected ${SYMBOL_RULE}`);
       return name;
     },
-    canonical: (name) => name,
+    doc: {
+      path: "A pair (`btceur`) for `price`, an asset (`btc`) for `volume`. Read lower-case (`BTCEUR` is `btceur`).",
+      query: "Only alerts of this symbol (read lower-case)",
+      schema: { type: "string", pattern: SYMBOL.source.replaceAll("a-z", "A-Za-z") },
+      example: "btceur",
+    },
   },
-  since: { parse: parseSince, canonical: String },
+  since: {
+    parse(raw) {
+      const ms = !SINCE.test(raw) ? NaN : /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+      if (!Number.isFinite(ms)) {
+        throw new StatusError(400, `Malformed since "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
+      }
+      return ms;
+    },
+    doc: {
+      query: "Only alerts of ticks at or after this time: ISO-8601 with a date, or epoch milliseconds",
+      schema: { type: "string", pattern: SINCE.source },
+      example: "2026-11-29T00:00:00Z",
+    },
+  },
   limit: {
     parse(raw) {
       if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1 || Number(raw) > ALERTS_MAX_LIMIT) {
@@ -57,19 +89,14 @@ export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
       }
       return Number(raw);
     },
-    canonical: String,
     default: ALERTS_DEFAULT_LIMIT,
+    doc: {
+      query: "At most this many alerts",
+      schema: { type: "integer", minimum: 1, maximum: ALERTS_MAX_LIMIT, default: ALERTS_DEFAULT_LIMIT },
+      example: 20,
+    },
   },
 };
-
-/** An ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z") or epoch milliseconds. */
-function parseSince(raw: string): number {
-  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new StatusError(400, `Malformed since "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
-  }
-  return ms;
-}
 
 function pathValue(params: Record<string, string>, name: string): string {
   const raw = params[name] ?? "";
@@ -94,13 +121,7 @@ function queryValue(query: URLSearchParams, name: string): string | undefined {
  * values, followed by the declared query parameters (defaults included) in
  * name order; any other query parameter is ignored.
  */
-export function parseArgs(
-  url: URL,
-  route: string,
-  params: Record<string, string>,
-  path: readonly ParamName[],
-  query: readonly ParamName[],
-): { args: Partial<Args>; canonical: string } {
+export function parseArgs(url: URL, route: string, params: Record<string, string>, query: readonly ParamName[]) {
   const args: Record<string, unknown> = {};
   const text: Record<string, string> = {};
   const read = <K extends ParamName>(name: K, raw: string | undefined, where: "path" | "query") => {
@@ -108,9 +129,9 @@ export function parseArgs(
     const value = raw === undefined ? rule.default : rule.parse(raw, where);
     if (value === undefined) return;
     args[name] = value;
-    text[name] = rule.canonical(value);
+    text[name] = rule.canonical?.(value) ?? String(value);
   };
-  for (const name of path) read(name, pathValue(params, name), "path");
+  for (const [, name] of route.matchAll(/:(\w+)/g)) read(name as ParamName, pathValue(params, name!), "path");
   const pathname = route.replace(/:([a-z_]+)/g, (_, name: string) => encodeURIComponent(text[name] ?? ""));
   for (const name of query) read(name, queryValue(url.searchParams, name), "query");
   const search = new URLSearchParams([...query].sort().filter((name) => name in text).map((name) => [name, text[name]!]));

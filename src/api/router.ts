@@ -3,8 +3,9 @@ import type { TrackerEnv } from "../config";
 import { dashboard, prefersHtml } from "./dashboard";
 import { toEdgeCache } from "./edge-cache";
 import { endpoint } from "./endpoint";
+import { ENDPOINTS as E } from "./endpoints";
 import { apiHeaders, corsify, notFound, onlyReads, preflight, renderError, type ApiArgs } from "./http";
-import { openApiDocument } from "./openapi";
+import { openApi, openApiDocument } from "./openapi";
 import * as routes from "./routes";
 
 export const router = Router<IRequest, ApiArgs>({
@@ -13,25 +14,22 @@ export const router = Router<IRequest, ApiArgs>({
   finally: [json, apiHeaders, toEdgeCache, corsify],
 });
 
-const onType = ["metric_type"] as const;
-const onMetric = ["metric_type", "symbol"] as const;
-const alertQuery = ["limit", "since"] as const;
-
+// Each definition with its handler; the definition types the handler's parameters.
 router
-  .get("/", endpoint({ freshness: "tick" }, routes.root))
-  .get("/health", endpoint({ freshness: "tick" }, routes.health))
-  .get("/sources", endpoint({ freshness: "tick", edgeCache: true }, routes.sources))
-  .get("/openapi.json", endpoint({ freshness: "constant" }, () => openApiDocument))
-  .get("/metric_types", endpoint({ freshness: "tick", edgeCache: true }, routes.metricTypes))
-  .get("/metric_types/:metric_type", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.oneMetricType))
-  .get("/metric_types/:metric_type/metrics", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.metrics))
-  .get("/metric_types/:metric_type/ranking", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.ranking))
-  .get("/metric_types/:metric_type/latest", endpoint({ path: onType, freshness: "tick", edgeCache: true }, routes.latest))
-  .get("/metric_types/:metric_type/metrics/:symbol", endpoint({ path: onMetric, freshness: "tick", edgeCache: true }, routes.metric))
-  .get("/metric_types/:metric_type/metrics/:symbol/history", endpoint({ path: onMetric, freshness: "tick", edgeCache: true }, routes.metricHistory))
-  .get("/metric_types/:metric_type/metrics/:symbol/rank", endpoint({ path: onMetric, freshness: "tick", edgeCache: true }, routes.metricRank))
-  .get("/metric_types/:metric_type/metrics/:symbol/alerts", endpoint({ path: onMetric, query: alertQuery, freshness: "fresh" }, routes.metricAlerts))
-  .get("/alerts", endpoint({ query: [...alertQuery, "metric_type", "symbol"], freshness: "fresh" }, routes.alerts))
+  .get(...endpoint(E.status, routes.root))
+  .get(...endpoint(E.health, routes.health))
+  .get(...endpoint(E.sources, routes.sources))
+  .get(...endpoint(openApi, () => openApiDocument))
+  .get(...endpoint(E.metricTypes, routes.metricTypes))
+  .get(...endpoint(E.metricType, routes.oneMetricType))
+  .get(...endpoint(E.metrics, routes.metrics))
+  .get(...endpoint(E.ranking, routes.ranking))
+  .get(...endpoint(E.latest, routes.latest))
+  .get(...endpoint(E.metric, routes.metric))
+  .get(...endpoint(E.history, routes.metricHistory))
+  .get(...endpoint(E.rank, routes.metricRank))
+  .get(...endpoint(E.metricAlerts, routes.alerts))
+  .get(...endpoint(E.alerts, routes.alerts))
   .all("*", notFound);
 
 /**

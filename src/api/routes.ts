@@ -1,4 +1,4 @@
-/** The metrics API: each handler parses, calls storage, shapes the JSON. */
+/** The metrics API: each handler gets its parameters parsed (params.ts), calls storage, shapes the JSON. */
 import { StatusError } from "itty-router";
 import { alertFacts } from "../alerts/facts";
 import { METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
@@ -100,13 +100,11 @@ export async function ranking(request: ApiRequest, { metric_type: type }: On<"me
   };
 }
 
-/** GET /alerts?metric_type=&symbol=&since=&limit= ; an unknown metric_type is a bad parameter: 400. */
+/**
+ * GET /alerts?metric_type=&symbol=&since=&limit= (an unknown metric_type is a bad parameter: 400), and
+ * GET /metric_types/{type}/metrics/{symbol}/alerts?since=&limit= (an empty list when the metric has none).
+ */
 export async function alerts(request: ApiRequest, args: Partial<Args>) {
-  return { alerts: (await listAlerts(request.db, alertFilter(args))).map(alertJson) };
-}
-
-/** GET /metric_types/{type}/metrics/{symbol}/alerts: that metric's alerts (an empty list when it has none). */
-export async function metricAlerts(request: ApiRequest, args: On<"metric_type" | "symbol"> & Partial<Args>) {
   return { alerts: (await listAlerts(request.db, alertFilter(args))).map(alertJson) };
 }
 

@@ -246,8 +246,7 @@ describe("the HTTP edge", () => {
       // A probe route on the production stages, which counts its computations.
       let computed = 0;
       const probe = Router<IRequest, ApiArgs>({ catch: renderError, finally: [json, apiHeaders, toEdgeCache] }).get(
-        "/probe/:symbol",
-        endpoint({ path: ["symbol"], query: ["since", "limit"], freshness: "tick", edgeCache: true }, (_, { symbol, since, limit }) => ({
+        ...endpoint({ path: "/probe/:symbol", query: ["since", "limit"], freshness: "tick", edgeCache: true }, (_, { symbol, since, limit }) => ({
           symbol,
           since,
           limit,
