@@ -4,6 +4,21 @@
  */
 import type { TrackerEnv } from "../config";
 
+/**
+ * The pages' security headers: scripts, styles and everything else from this
+ * origin only (no inline script or style), never framed, no referrer sent
+ * away. public/_headers sets the same on the static assets (the dashboard and
+ * /docs as the assets serve them); a unit test keeps the two equal.
+ */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "X-Frame-Options": "DENY",
+  "Referrer-Policy": "no-referrer",
+};
+
 /** Quality of each media range in an Accept header ("text/html;q=0.9" -> 0.9). */
 function qualities(accept: string): Map<string, number> {
   const map = new Map<string, number>();
@@ -42,5 +57,6 @@ export async function dashboard(request: Request, env: TrackerEnv): Promise<Resp
   if (!page || (page.status !== 200 && page.status !== 304)) return undefined;
   const response = new Response(page.body, page);
   response.headers.append("vary", "Accept");
+  for (const [name, value] of Object.entries(PAGE_HEADERS)) response.headers.set(name, value);
   return response;
 }

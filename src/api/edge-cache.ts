@@ -1,47 +1,52 @@
 /**
- * Cloudflare's cache in front of the metric reads. An answer depends only on
- * the data's state (epoch + version) and the minute it is asked in, which is
- * what the ETag names; keyed by URL and ETag, an answer computed once is served
- * by that location's cache to every request of the same minute, so the cost of
- * a popular rank or history is one query per location per minute, plus the
- * one-row state read every request makes. A tick changes the version, so a
- * cached answer is never served after the data changed.
+ * Cloudflare's cache in front of the expensive reads. An answer depends only on
+ * the route's canonical URL (src/api/params.ts: parameters it does not read are
+ * ignored, the ones it reads are normalised), the data's state (epoch +
+ * version) and the minute it is asked in; the last two are what the ETag
+ * names. Keyed by both, an answer computed once is served by that location's
+ * cache to every request of the same minute, so the cost of a popular rank or
+ * history is one query per location per minute, plus the one-row state read
+ * every request makes. A tick changes the version, so a cached answer is never
+ * served after the data changed.
+ *
+ * The Cache API works on a custom-domain route only; on *.workers.dev every
+ * match misses and every put is dropped (README, "Deploy").
  */
 import type { IRequest } from "itty-router";
-import type { ApiArgs, ApiRequest } from "./http";
+import type { ApiArgs } from "./http";
 
-/** The expensive reads; cheap or non-versioned routes (/, /health, alerts) are left out. */
-const CACHED_PATHS = /^\/metric_types\/|^\/sources$/;
-
-interface CachedRequest extends ApiRequest {
+interface CachedRequest extends IRequest {
   edgeCacheKey?: Request;
   edgeCacheHit?: boolean;
 }
 
-function cacheKey(request: ApiRequest): Request | undefined {
-  const url = new URL(request.url);
-  if (request.etag === undefined || !CACHED_PATHS.test(url.pathname)) return undefined;
-  url.searchParams.set("__state", request.etag.replace(/^W\/|"/g, ""));
+/** Long enough for the rest of the minute; the key changes with the minute anyway. */
+const EDGE_TTL_SECONDS = 60;
+
+export function edgeCacheKey(origin: string, canonical: string, etag: string): Request {
+  const url = new URL(canonical, origin);
+  url.searchParams.set("__state", etag.replace(/^W\/|"/g, ""));
   return new Request(url.toString(), { method: "GET" });
 }
 
-/** `before` stage: answer from the cache when this state and minute were asked already. */
-export async function fromEdgeCache(request: IRequest): Promise<Response | undefined> {
-  const api = request as CachedRequest;
-  api.edgeCacheKey = cacheKey(api);
-  if (!api.edgeCacheKey) return undefined;
-  const cached = await caches.default.match(api.edgeCacheKey);
-  if (!cached) return undefined;
-  api.edgeCacheHit = true;
-  return cached;
+/** Answer from the cache when this route, state and minute were asked already. */
+export async function fromEdgeCache(request: IRequest, key: Request): Promise<Response | undefined> {
+  const cached = request as CachedRequest;
+  cached.edgeCacheKey = key;
+  const hit = await caches.default.match(key);
+  if (hit) cached.edgeCacheHit = true;
+  return hit;
 }
 
-/** `finally` stage: keep a fresh 200 for the rest of the minute (its Cache-Control). */
+/** `finally` stage: keep a fresh 200 for the rest of the minute. */
 export function toEdgeCache(response: Response, request: IRequest, ...[, ctx]: ApiArgs): Response {
-  const api = request as CachedRequest;
-  if (api.edgeCacheKey && !api.edgeCacheHit && response.status === 200) {
+  const { edgeCacheKey: key, edgeCacheHit } = request as CachedRequest;
+  if (key && !edgeCacheHit && response.status === 200) {
+    // The client's Cache-Control (no-cache) would keep the Cache API from storing it.
+    const stored = new Response(response.clone().body, response);
+    stored.headers.set("cache-control", `public, max-age=${EDGE_TTL_SECONDS}`);
     ctx.waitUntil(
-      caches.default.put(api.edgeCacheKey, response.clone()).catch((err: unknown) =>
+      caches.default.put(key, stored).catch((err: unknown) =>
         console.error({ msg: "edge cache put failed", err: String(err), url: request.url }),
       ),
     );

@@ -1,20 +1,23 @@
-/** Cross-cutting HTTP concerns of the API: errors, CORS, caching, HEAD. */
+/** Cross-cutting HTTP concerns of the API: errors, CORS, caching headers. */
 import { cors, error, StatusError, type IRequest } from "itty-router";
 import type { TrackerEnv } from "../config";
-import { readState, type TrackerState } from "../storage/ticks";
-import { MINUTE_MS } from "../storage/window";
+import type { TrackerState } from "../storage/ticks";
 
 export type ApiArgs = [env: TrackerEnv, ctx: ExecutionContext];
 
-/** What the `before` stage attaches to each request. */
+/** What an endpoint attaches to its request before its handler runs (src/api/endpoint.ts). */
 export interface ApiRequest extends IRequest {
   /** Read-only D1 session: may be served by a read replica. */
   db: D1DatabaseSession;
   /** When the request is answered, epoch ms: the end of every 24 h window. */
   now: number;
   state: TrackerState;
-  etag: string;
+  /** Set when the answer has a validator: tick-versioned reads and constant documents. */
+  etag?: string;
 }
+
+/** How long a D1 failure (503) asks clients to wait before retrying, in seconds. */
+export const RETRY_AFTER_SECONDS = 10;
 
 export const { preflight, corsify } = cors({
   allowMethods: ["GET", "HEAD", "OPTIONS"],
@@ -29,53 +32,38 @@ export function onlyReads(request: IRequest): void {
 }
 
 /**
- * Opens the request's D1 session and reads the tracker state (one row). A
- * response depends only on the stored data (state.epoch and state.version,
- * bumped by every tick) and on the minute it is asked in (the 24 h window
- * slides), so that is the ETag, and a matching If-None-Match is answered before
- * any other query.
+ * An answer with a validator is `public, no-cache`: any cache may keep it but
+ * must revalidate it with the ETag before every reuse (a 304 costs one row
+ * read), so no client reuses an answer after the tick that changed its data,
+ * however late in the minute that tick lands. Everything else is `no-store`.
+ * Every answer is `nosniff` and exposes its ETag to cross-origin scripts
+ * (itty's cors() names exposed headers on preflights only).
  */
-export async function withState(request: IRequest, env: TrackerEnv): Promise<Response | undefined> {
-  const api = request as ApiRequest;
-  api.db = env.DB.withSession("first-unconstrained");
-  api.now = Date.now();
-  api.state = await readState(api.db);
-  // Alerts and their delivery state change between ticks: no tick-versioned
-  // ETag describes them, so they are answered fresh (no-store).
-  if (/\/alerts\/?$/.test(new URL(request.url).pathname)) return undefined;
-  api.etag = `W/"${api.state.epoch}-${api.state.version}-${Math.floor(api.now / MINUTE_MS)}"`;
-  const ifNoneMatch = request.headers.get("if-none-match");
-  if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim() === api.etag || tag.trim() === "*")) {
-    return new Response(null, { status: 304 });
-  }
-  return undefined;
-}
-
-/** Successful responses are valid until the next tick, at the next minute. */
-export function cacheHeaders(response: Response, request: IRequest): Response {
-  const api = request as Partial<ApiRequest>;
-  const cacheable = (response.status === 200 || response.status === 304) && api.etag !== undefined;
+export function apiHeaders(response: Response, request: IRequest): Response {
+  const { etag } = request as Partial<ApiRequest>;
   const headers = new Headers(response.headers);
-  if (cacheable) {
-    const now = api.now ?? Date.now();
-    const maxAge = Math.max(1, Math.ceil((Math.floor(now / MINUTE_MS + 1) * MINUTE_MS - now) / 1000));
-    headers.set("cache-control", `public, max-age=${maxAge}`);
-    headers.set("etag", api.etag!);
+  if ((response.status === 200 || response.status === 304) && etag !== undefined) {
+    headers.set("cache-control", "public, no-cache");
+    headers.set("etag", etag);
   } else if (!headers.has("cache-control")) {
     headers.set("cache-control", "no-store");
   }
+  headers.set("x-content-type-options", "nosniff");
+  headers.set("access-control-expose-headers", "ETag, Cache-Control");
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** 4xx are the client's; anything else is logged and answered with a JSON 500. */
+/** 4xx are the client's; anything else is logged and answered with a JSON 5xx. */
 export function renderError(err: unknown, request: IRequest): Response {
   if (err instanceof StatusError && err.status >= 400 && err.status < 500) return error(err);
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
   console.error({ msg: "request failed", err: text, url: request.url });
   // The database being unreachable or overloaded is not the request's fault
-  // and may pass: 503, so clients and caches retry.
+  // and may pass: 503 with Retry-After, so clients and caches retry.
   if (/D1_|SQLITE_BUSY|Network connection lost|storage/i.test(text)) {
-    return error(503, "The database is temporarily unavailable; try again shortly");
+    const response = error(503, "The database is temporarily unavailable; try again shortly");
+    response.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
+    return response;
   }
   return error(500, "Internal error: the failure is logged");
 }

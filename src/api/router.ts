@@ -1,35 +1,35 @@
 import { json, Router, type IRequest } from "itty-router";
 import type { TrackerEnv } from "../config";
-import { cacheHeaders, corsify, notFound, onlyReads, preflight, renderError, withState, type ApiArgs, type ApiRequest } from "./http";
 import { dashboard, prefersHtml } from "./dashboard";
-import { fromEdgeCache, toEdgeCache } from "./edge-cache";
-import { openApiDocument } from "./openapi";
+import { toEdgeCache } from "./edge-cache";
+import { endpoint } from "./endpoint";
+import { ENDPOINTS as E } from "./endpoints";
+import { apiHeaders, corsify, notFound, onlyReads, preflight, renderError, type ApiArgs } from "./http";
+import { openApi, openApiDocument } from "./openapi";
 import * as routes from "./routes";
 
-type Handler = (request: ApiRequest) => unknown;
-const read = (handler: Handler) => (request: IRequest) => handler(request as ApiRequest);
-
 export const router = Router<IRequest, ApiArgs>({
-  before: [preflight, onlyReads, withState, fromEdgeCache],
+  before: [preflight, onlyReads],
   catch: renderError,
-  finally: [json, cacheHeaders, toEdgeCache, corsify],
+  finally: [json, apiHeaders, toEdgeCache, corsify],
 });
 
+// Each definition with its handler; the definition types the handler's parameters.
 router
-  .get("/", read(routes.root))
-  .get("/health", read(routes.health))
-  .get("/sources", read(routes.sources))
-  .get("/openapi.json", () => openApiDocument)
-  .get("/metric_types", read(routes.metricTypes))
-  .get("/metric_types/:metric_type", read(routes.oneMetricType))
-  .get("/metric_types/:metric_type/metrics", read(routes.metrics))
-  .get("/metric_types/:metric_type/ranking", read(routes.ranking))
-  .get("/metric_types/:metric_type/latest", read(routes.latest))
-  .get("/metric_types/:metric_type/metrics/:symbol", read(routes.metric))
-  .get("/metric_types/:metric_type/metrics/:symbol/history", read(routes.metricHistory))
-  .get("/metric_types/:metric_type/metrics/:symbol/rank", read(routes.metricRank))
-  .get("/metric_types/:metric_type/metrics/:symbol/alerts", read(routes.metricAlerts))
-  .get("/alerts", read(routes.alerts))
+  .get(...endpoint(E.status, routes.root))
+  .get(...endpoint(E.health, routes.health))
+  .get(...endpoint(E.sources, routes.sources))
+  .get(...endpoint(openApi, () => openApiDocument))
+  .get(...endpoint(E.metricTypes, routes.metricTypes))
+  .get(...endpoint(E.metricType, routes.oneMetricType))
+  .get(...endpoint(E.metrics, routes.metrics))
+  .get(...endpoint(E.ranking, routes.ranking))
+  .get(...endpoint(E.latest, routes.latest))
+  .get(...endpoint(E.metric, routes.metric))
+  .get(...endpoint(E.history, routes.metricHistory))
+  .get(...endpoint(E.rank, routes.metricRank))
+  .get(...endpoint(E.metricAlerts, routes.alerts))
+  .get(...endpoint(E.alerts, routes.alerts))
   .all("*", notFound);
 
 /**

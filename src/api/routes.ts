@@ -1,44 +1,17 @@
-/** The metrics API: each handler parses, calls storage, shapes the JSON. */
+/** The metrics API: each handler gets its parameters parsed (params.ts), calls storage, shapes the JSON. */
 import { StatusError } from "itty-router";
 import { alertFacts } from "../alerts/facts";
-import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
+import { METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { windowEndingAt } from "../storage/window";
-import { foldSymbol } from "../lib/symbol";
 import type { ApiRequest } from "./http";
+import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
+
+type On<K extends keyof Args> = Pick<Args, K>;
 
 const iso = (ts: number) => new Date(ts).toISOString();
-
-function param(request: ApiRequest, name: string): string {
-  const raw = request.params[name] ?? "";
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new StatusError(400, `Malformed ${name.replace("_", " ")} in the path: "${raw}"`);
-  }
-}
-
-function metricType(request: ApiRequest): MetricTypeDefinition {
-  const name = param(request, "metric_type");
-  const definition = findMetricType(name);
-  if (!definition) throw new StatusError(404, `Metric type "${name}" does not exist`);
-  return definition;
-}
-
-/** Symbols are lower-case; BTCEUR is read as btceur. */
-function symbol(request: ApiRequest): string {
-  return validSymbol(param(request, "symbol"));
-}
-
-function validSymbol(raw: string): string {
-  const name = foldSymbol(raw);
-  if (name === undefined) {
-    throw new StatusError(400, `Malformed symbol "${raw}": expected 1-64 characters of a-z, 0-9, '.', '_' or '-'`);
-  }
-  return name;
-}
 
 function metricNotFound(type: MetricTypeDefinition, name: string): StatusError {
   return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last 24 hours)`);
@@ -90,43 +63,35 @@ export function metricTypes() {
   return { metric_types: METRIC_TYPES.map(describe) };
 }
 
-export function oneMetricType(request: ApiRequest) {
-  return describe(metricType(request));
+export function oneMetricType(_: ApiRequest, { metric_type }: On<"metric_type">) {
+  return describe(metric_type);
 }
 
-export async function metrics(request: ApiRequest) {
-  const type = metricType(request);
+export async function metrics(request: ApiRequest, { metric_type: type }: On<"metric_type">) {
   const symbols = await listMetrics(request.db, type.metric_type, windowEndingAt(request.now));
   return { metrics: symbols.map((name) => ({ metric_type: type.metric_type, symbol: name })) };
 }
 
-export async function metric(request: ApiRequest) {
-  const type = metricType(request);
-  const name = symbol(request);
+export async function metric(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
   const latest = await latestPoint(request.db, type.metric_type, name, windowEndingAt(request.now));
   if (!latest) throw metricNotFound(type, name);
   return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value } };
 }
 
-export async function metricHistory(request: ApiRequest) {
-  const type = metricType(request);
-  const name = symbol(request);
+export async function metricHistory(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
   const points = await history(request.db, type.metric_type, name, windowEndingAt(request.now));
   if (points.length === 0) throw metricNotFound(type, name);
   return { history: Object.fromEntries(points.map((point) => [iso(point.ts), point.value])) };
 }
 
-export async function metricRank(request: ApiRequest) {
-  const type = metricType(request);
-  const name = symbol(request);
+export async function metricRank(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
   const row = await rankOf(request.db, type.metric_type, name, windowEndingAt(request.now));
   if (!row) throw metricNotFound(type, name);
   return { rank: row.rank, total: row.total };
 }
 
 /** The whole ranking of a type (for the dashboard): rank, symbol, stddev. */
-export async function ranking(request: ApiRequest) {
-  const type = metricType(request);
+export async function ranking(request: ApiRequest, { metric_type: type }: On<"metric_type">) {
   const rows = await rankAll(request.db, type.metric_type, windowEndingAt(request.now));
   return {
     metric_type: type.metric_type,
@@ -135,59 +100,16 @@ export async function ranking(request: ApiRequest) {
   };
 }
 
-export const ALERTS_DEFAULT_LIMIT = 100;
-export const ALERTS_MAX_LIMIT = 1000;
-
-/** GET /alerts?metric_type=&symbol=&since=&limit= ; an unknown metric_type is a bad parameter: 400. */
-export async function alerts(request: ApiRequest) {
-  const query = new URL(request.url).searchParams;
-  const filter = alertFilter(query);
-  const type = single(query, "metric_type");
-  if (type !== undefined) {
-    if (!findMetricType(type)) throw new StatusError(400, `Unknown metric_type "${type}": expected one of ${METRIC_TYPES.map((t) => t.metric_type).join(", ")}`);
-    filter.metricType = type;
-  }
-  const name = single(query, "symbol");
-  if (name !== undefined) filter.symbol = validSymbol(name);
-  return { alerts: (await listAlerts(request.db, filter)).map(alertJson) };
+/**
+ * GET /alerts?metric_type=&symbol=&since=&limit= (an unknown metric_type is a bad parameter: 400), and
+ * GET /metric_types/{type}/metrics/{symbol}/alerts?since=&limit= (an empty list when the metric has none).
+ */
+export async function alerts(request: ApiRequest, args: Partial<Args>) {
+  return { alerts: (await listAlerts(request.db, alertFilter(args))).map(alertJson) };
 }
 
-/** GET /metric_types/{type}/metrics/{symbol}/alerts: that metric's alerts (an empty list when it has none). */
-export async function metricAlerts(request: ApiRequest) {
-  const type = metricType(request);
-  const name = symbol(request);
-  const filter = { ...alertFilter(new URL(request.url).searchParams), metricType: type.metric_type, symbol: name };
-  return { alerts: (await listAlerts(request.db, filter)).map(alertJson) };
-}
-
-function alertFilter(query: URLSearchParams): AlertFilter {
-  const filter: AlertFilter = { limit: ALERTS_DEFAULT_LIMIT };
-  const limit = single(query, "limit");
-  if (limit !== undefined) {
-    if (!/^\d{1,9}$/.test(limit) || Number(limit) < 1 || Number(limit) > ALERTS_MAX_LIMIT) {
-      throw new StatusError(400, `Malformed limit "${limit}": expected an integer from 1 to ${ALERTS_MAX_LIMIT}`);
-    }
-    filter.limit = Number(limit);
-  }
-  const since = single(query, "since");
-  if (since !== undefined) filter.since = parseSince(since);
-  return filter;
-}
-
-/** An ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z") or epoch milliseconds. */
-function parseSince(raw: string): number {
-  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw) ? Date.parse(raw) : NaN;
-  if (!Number.isFinite(ms)) {
-    throw new StatusError(400, `Malformed since "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
-  }
-  return ms;
-}
-
-function single(query: URLSearchParams, name: string): string | undefined {
-  const values = query.getAll(name);
-  if (values.length > 1) throw new StatusError(400, `Parameter ${name} is given ${values.length} times`);
-  if (values.length === 1 && values[0] === "") throw new StatusError(400, `Parameter ${name} is empty`);
-  return values[0];
+function alertFilter({ metric_type, symbol, since, limit }: Partial<Args>): AlertFilter {
+  return { limit: limit ?? ALERTS_DEFAULT_LIMIT, since, metricType: metric_type?.metric_type, symbol };
 }
 
 function alertJson(alert: AlertRow) {
@@ -204,8 +126,7 @@ function alertJson(alert: AlertRow) {
 }
 
 /** The latest value of every metric of a type (for the dashboard's list), by symbol. */
-export async function latest(request: ApiRequest) {
-  const type = metricType(request);
+export async function latest(request: ApiRequest, { metric_type: type }: On<"metric_type">) {
   const rows = await latestPoints(request.db, type.metric_type, windowEndingAt(request.now));
   return {
     metric_type: type.metric_type,

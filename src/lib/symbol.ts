@@ -8,7 +8,8 @@
  */
 
 export const SYMBOL_MAX_LENGTH = 64;
-const SYMBOL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** The grammar itself; the OpenAPI document derives its patterns from it. */
+export const SYMBOL = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** An exchange's asset code before folding: the same alphabet, either case. */
 const ASSET_CODE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 

@@ -1,5 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { json, Router, type IRequest } from "itty-router";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { toEdgeCache } from "../../src/api/edge-cache";
+import { endpoint } from "../../src/api/endpoint";
+import { apiHeaders, renderError, type ApiArgs } from "../../src/api/http";
 import { insertTick } from "../../src/storage/ticks";
 import { get, getJson, MINUTE, request, resetDatabase, setNow, T0 } from "./helpers";
 
@@ -132,6 +137,7 @@ describe("the API", () => {
       const response = await request("/metric_types");
       expect(response.status).toBe(503);
       expect(((await response.json()) as { error: string }).error).toMatch(/temporarily unavailable/);
+      expect(response.headers.get("retry-after")).toBe("10");
       expect(error).toHaveBeenCalledWith(expect.objectContaining({ msg: "request failed", url: "http://tracker.test/metric_types" }));
     });
   });
@@ -148,10 +154,11 @@ describe("the API", () => {
       expect(preflight.headers.get("access-control-allow-methods")).toContain("GET");
     });
 
-    it("every GET says how long it stays valid: until the next tick", async () => {
+    it("every GET may be kept but must be revalidated with its ETag before reuse", async () => {
+      // A max-age to the next minute would let a client reuse an answer computed
+      // at 12:05:03, before the 12:05 tick landed, until 12:06:00.
       const response = await get("/metric_types/price/metrics");
-      // now is 12:01:15: the next tick is at 12:02:00, 45 s away.
-      expect(response.headers.get("cache-control")).toBe("public, max-age=45");
+      expect(response.headers.get("cache-control")).toBe("public, no-cache");
       expect(response.headers.get("etag")).toMatch(/^W\/".+"$/);
       const notFound = await get("/metric_types/price/metrics/zzz");
       expect(notFound.headers.get("cache-control")).toBe("no-store");
@@ -164,7 +171,7 @@ describe("the API", () => {
       expect(again.status).toBe(304);
       expect(await again.text()).toBe("");
       expect(again.headers.get("etag")).toBe(etag);
-      expect(again.headers.get("cache-control")).toMatch(/^public, max-age=\d+$/);
+      expect(again.headers.get("cache-control")).toBe("public, no-cache");
 
       // A new tick changes the data, so the ETag.
       await insertTick(env.DB, { ts: T0 + 2 * MINUTE, storedAt: T0, markets: 1, points: [{ metric_type: "price", symbol: "btceur", value: 1 }] });
@@ -212,5 +219,118 @@ describe("the API", () => {
       await get("/metric_types/price/metrics");
       expect(session).toHaveBeenCalledWith("first-unconstrained");
     });
+  });
+});
+
+describe("the HTTP edge", () => {
+  describe("the edge-cache key is the route's canonical URL", () => {
+    it("ignores query parameters the route does not read, and the symbol's case", async () => {
+      const ranking = (query: string) => getJson(`/metric_types/price/ranking${query}`);
+      const first = await ranking("?r=1");
+      expect(first.body.ranking[0]).toEqual({ rank: 1, symbol: "btceur", stddev: 50 });
+      // Behind the tracker's back (no version bump): only a computed answer sees it.
+      await env.DB.prepare("UPDATE points SET value = value * 10").run();
+      expect((await ranking("?r=2")).body).toEqual(first.body);
+      expect((await ranking("")).body).toEqual(first.body);
+      expect((await ranking("?r=3&utm_source=x")).body).toEqual(first.body);
+
+      const history = await getJson("/metric_types/price/metrics/btceur/history?r=1");
+      await env.DB.prepare("UPDATE points SET value = value * 10").run();
+      expect((await getJson("/metric_types/price/metrics/BTCEUR/history?r=2")).body).toEqual(history.body);
+      // A path the cache has not seen is computed: it sees the changed points.
+      expect((await getJson("/metric_types/price/metrics/btceur/rank?r=1")).body).toEqual({ rank: 1, total: 2 });
+      expect((await getJson("/metric_types/price/latest")).body.latest[0].value).toBeCloseTo(1.1122 * 100, 9);
+    });
+
+    it("canonicalises the parameters a route reads: order, defaults, spelling; other values get their own entry", async () => {
+      // A probe route on the production stages, which counts its computations.
+      let computed = 0;
+      const probe = Router<IRequest, ApiArgs>({ catch: renderError, finally: [json, apiHeaders, toEdgeCache] }).get(
+        ...endpoint({ path: "/probe/:symbol", query: ["since", "limit"], freshness: "tick", edgeCache: true }, (_, { symbol, since, limit }) => ({
+          symbol,
+          since,
+          limit,
+          computation: ++computed,
+        })),
+      );
+      const ask = async (path: string) => {
+        const ctx = createExecutionContext();
+        const response = await probe.fetch(new Request(`http://tracker.test${path}`), env, ctx);
+        await waitOnExecutionContext(ctx); // the cache put
+        return (await response.json()) as { symbol: string; since?: number; limit: number; computation: number };
+      };
+      expect(await ask("/probe/abc?limit=5&since=7")).toEqual({ symbol: "abc", since: 7, limit: 5, computation: 1 });
+      for (const same of ["/probe/ABC?since=7&limit=5", "/probe/abc?r=1&limit=05&since=7", "/probe/%61bc?since=0007&limit=5&x=y"]) {
+        expect((await ask(same)).computation, same).toBe(1);
+      }
+      // The default limit (100) is the same answer whether written or not.
+      expect((await ask("/probe/abc?since=7")).computation).toBe(2);
+      expect((await ask("/probe/abc?since=7&limit=100&r=2")).computation).toBe(2);
+      // A value the route reads varies the entry.
+      expect((await ask("/probe/abc?limit=6&since=7")).computation).toBe(3);
+      expect((await ask("/probe/abc?limit=5&since=8")).computation).toBe(4);
+      expect((await ask("/probe/abd?limit=5&since=7")).computation).toBe(5);
+      expect((await ask("/probe/abc?limit=5")).computation).toBe(6);
+      // ... and so does the data: a tick is a new entry.
+      await insertTick(env.DB, { ts: T0 + 2 * MINUTE, storedAt: T0, markets: 1, points: [{ metric_type: "price", symbol: "btceur", value: 1 }] });
+      expect((await ask("/probe/abc?limit=5&since=7")).computation).toBe(7);
+    });
+  });
+
+  it("a conditional request to an unknown path, type or metric, or with a malformed symbol, is answered as without one", async () => {
+    const etag = (await get("/metric_types/price/ranking")).headers.get("etag")!;
+    for (const ifNoneMatch of ["*", etag, `W/"x", ${etag}`]) {
+      const cases: [string, number][] = [
+        ["/nope", 404],
+        ["/metric_types/price/metrics/btceur/nope", 404],
+        ["/metric_types/foo/ranking", 404],
+        ["/metric_types/price/metrics/b%20c", 400],
+        ["/metric_types/price/metrics/%E0%A4%A/history", 400],
+        [`/metric_types/price/metrics/${"a".repeat(65)}/rank`, 400],
+      ];
+      for (const [path, status] of cases) {
+        const response = await get(path, { "if-none-match": ifNoneMatch });
+        expect(response.status, `${path} ${ifNoneMatch}`).toBe(status);
+        expect(((await response.json()) as { status: number }).status).toBe(status);
+      }
+    }
+    // `*` asks whether the resource exists: a metric without points does not.
+    expect((await get("/metric_types/price/metrics/dogeeur", { "if-none-match": "*" })).status).toBe(404);
+    expect((await get("/metric_types/price/metrics/btceur", { "if-none-match": "*" })).status).toBe(304);
+    expect((await get("/metric_types/price/metrics/btceur", { "if-none-match": etag })).status).toBe(304);
+    expect((await get("/metric_types/price/metrics/btceur", { "if-none-match": 'W/"other"' })).status).toBe(200);
+  });
+
+  it("/openapi.json answers without D1, with its own validator", async () => {
+    const withSession = vi.spyOn(env.DB, "withSession").mockImplementation(() => {
+      throw new Error("D1_ERROR: Network connection lost.");
+    });
+    const first = await get("/openapi.json");
+    expect(first.status).toBe(200);
+    expect(first.headers.get("cache-control")).toBe("public, no-cache");
+    const etag = first.headers.get("etag")!;
+    expect(etag).toMatch(/^W\/"[0-9a-f]{8}"$/);
+    expect((await get("/openapi.json", { "if-none-match": etag })).status).toBe(304);
+    expect(withSession).not.toHaveBeenCalled();
+    // ... while the reads that need D1 are a 503 with Retry-After.
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const down = await get("/metric_types/price/ranking");
+    expect(down.status).toBe(503);
+    expect(down.headers.get("retry-after")).toBe("10");
+    expect(down.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("every answer is nosniff and exposes its ETag to cross-origin scripts, cached or not", async () => {
+    const origin = { origin: "https://example.com" };
+    for (const path of ["/metric_types/price/ranking", "/metric_types/price/ranking", "/alerts", "/nope", "/metric_types/price/metrics/b%20c"]) {
+      const response = await get(path, origin);
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+      expect(response.headers.get("access-control-allow-origin"), path).toBe("*");
+      expect(response.headers.get("access-control-expose-headers"), path).toMatch(/\bETag\b/);
+    }
+    const etag = (await get("/health")).headers.get("etag")!;
+    const notModified = await get("/health", { ...origin, "if-none-match": etag });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get("access-control-expose-headers")).toMatch(/\bETag\b/);
   });
 });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { prefersHtml } from "../../src/api/dashboard";
+import { PAGE_HEADERS, prefersHtml } from "../../src/api/dashboard";
 import { fakeCryptowatch, get, request, resetDatabase, runCron, setNow, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
@@ -76,5 +76,39 @@ describe("prefersHtml", () => {
     [null, false],
   ])("%s -> %s", (accept, expected) => {
     expect(prefersHtml(accept)).toBe(expected);
+  });
+});
+
+describe("the pages' security headers", () => {
+  const expectPageHeaders = (response: Response, what: string) => {
+    for (const [name, value] of Object.entries(PAGE_HEADERS)) expect(response.headers.get(name), `${what}: ${name}`).toBe(value);
+  };
+
+  it("the Worker's dashboard at / carries them", async () => {
+    fakeCryptowatch();
+    await runCron(T0);
+    const response = await get("/", { accept: BROWSER });
+    expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+    expectPageHeaders(response, "/");
+    expect(PAGE_HEADERS["Content-Security-Policy"]).toMatch(/script-src 'self';/);
+    expect(PAGE_HEADERS["Content-Security-Policy"]).toMatch(/frame-ancestors 'none'/);
+    expect(PAGE_HEADERS["Content-Security-Policy"]).not.toMatch(/unsafe|\*|https?:/);
+  });
+
+  it("public/_headers gives the static assets the same (the pages and what they load)", async () => {
+    for (const path of ["/dashboard", "/docs", "/dashboard.html", "/docs.html", "/dashboard.js", "/docs.js", "/docs.css"]) {
+      const response = await env.ASSETS.fetch(new Request(`http://tracker.test${path}`));
+      expect(response.status, path).toBe(200);
+      expectPageHeaders(response, path);
+    }
+  });
+
+  it("the pages have no inline script, style or event handler, which the policy would block", async () => {
+    for (const path of ["/dashboard", "/docs"]) {
+      const page = await (await env.ASSETS.fetch(new Request(`http://tracker.test${path}`))).text();
+      expect(page, path).toMatch(/<script src=/);
+      expect(page.match(/<script(?![^>]*\bsrc=)[^>]*>/g), path).toBeNull();
+      expect(page.match(/<style|\sstyle=|\son[a-z]+=|javascript:/gi), path).toBeNull();
+    }
   });
 });

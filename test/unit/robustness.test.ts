@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { insertTick } from "../../src/storage/ticks";
 import { resetDatabase, T0 } from "./helpers";
 
@@ -23,6 +23,8 @@ const pieces = [
 beforeAll(async () => {
   await resetDatabase();
   await insertTick(env.DB, { ts: T0, storedAt: T0, markets: 1, points: [{ metric_type: "price", symbol: "btceur", value: 1 }] });
+  // One minute throughout: the ETags (data + minute) stay current between a request and its conditional repeat.
+  vi.spyOn(Date, "now").mockReturnValue(T0 + 30_000);
 });
 
 describe("no request gets a 500 or an HTML error page", () => {
@@ -30,6 +32,7 @@ describe("no request gets a 500 or an HTML error page", () => {
     const next = random(2026);
     const methods = ["GET", "GET", "GET", "HEAD", "OPTIONS", "POST", "DELETE"];
     const statuses = new Set<number>();
+    const conditionals = new Set<number>();
     for (let i = 0; i < 2000; i++) {
       const depth = 1 + Math.floor(next() * 6);
       const path = Array.from({ length: depth }, () => pieces[Math.floor(next() * pieces.length)]).join("/");
@@ -48,7 +51,19 @@ describe("no request gets a 500 or an HTML error page", () => {
         expect(response.headers.get("content-type"), `${method} ${url}`).toMatch(/^application\/json/);
         if (method !== "HEAD") expect(JSON.parse(body).status, `${method} ${url}`).toBe(response.status);
       }
+      // The same request made conditional: a 304 only where there is a current answer with a validator.
+      if (next() < 0.3) {
+        const etag = response.headers.get("etag");
+        const ifNoneMatch = next() < 0.5 || etag === null ? "*" : etag;
+        const conditional = await exports.default.fetch(new Request(url, { method, headers: { "if-none-match": ifNoneMatch } }));
+        await conditional.arrayBuffer();
+        const expected = response.status === 200 && etag !== null ? 304 : response.status;
+        expect(conditional.status, `${method} ${url} If-None-Match: ${ifNoneMatch}`).toBe(expected);
+        conditionals.add(conditional.status);
+      }
     }
+    // ... which reached both answers.
+    expect([...conditionals]).toEqual(expect.arrayContaining([304, 400, 404]));
     // The generator reached real routes as well as errors.
     expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 204, 400, 404, 405]));
   });

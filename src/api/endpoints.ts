@@ -1,0 +1,302 @@
+/**
+ * Every endpoint, once: its path, the query parameters it reads, how its
+ * answer may be cached, and its 200 body (JSON Schema and example). router.ts
+ * registers each with its handler (routes.ts), which the definition types;
+ * openapi.ts documents each: the path parameters, the errors (400, 404, 503),
+ * 304 and the cache headers follow from the path and the freshness.
+ */
+import { METRIC_TYPES } from "../metric-types";
+import { SYMBOL } from "../lib/symbol";
+import { PARAMS, type ParamName } from "./params";
+
+/**
+ * - `tick`: depends on the stored data and the minute only; ETag of both, 304s.
+ * - `fresh`: changes between ticks (alerts); no ETag, `no-store`.
+ * - `constant`: the same until a deploy (the OpenAPI document); ETag of its body, no D1.
+ */
+export type Freshness = "tick" | "fresh" | "constant";
+
+/** The names of a path template's parameters: "/a/:metric_type/b/:symbol" -> "metric_type" | "symbol". */
+export type PathParams<Path extends string> = Path extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | PathParams<`/${Rest}`>
+  : Path extends `${string}:${infer Name}`
+    ? Name
+    : never;
+
+export interface Endpoint<Path extends string = string, Query extends ParamName = ParamName> {
+  path: Path;
+  operationId: string;
+  tag: "status" | "metrics" | "volatility" | "alerts";
+  summary: string;
+  description?: string;
+  /** Query parameters it reads, in the order they are checked; any other is ignored. */
+  query?: readonly Query[];
+  freshness: Freshness;
+  /** Kept in Cloudflare's cache (the expensive reads). */
+  edgeCache?: boolean;
+  /** The 200 answer. `headers` and `content` add to (or replace) the standard ones. */
+  ok: { description: string; schema: object; example?: unknown; headers?: object; content?: object };
+}
+
+/** Keeps the path and the query parameters as types, so that the handler registered with it is checked against them. */
+export const define = <Path extends string, Query extends ParamName = never>(endpoint: Endpoint<Path, Query>) => endpoint;
+
+// Building blocks of the bodies' JSON Schemas: every object is closed and all its fields are present.
+export const object = (properties: Record<string, object>, extra: object = {}) => ({
+  type: "object",
+  additionalProperties: false,
+  required: Object.keys(properties),
+  properties,
+  ...extra,
+});
+const array = (items: object) => ({ type: "array", items });
+const integer = (minimum = 0, extra: object = {}) => ({ type: "integer", minimum, ...extra });
+const nullable = (schema: object) => ({ oneOf: [schema, { type: "null" }] });
+const T = "2026-11-29T17:04:00.000Z";
+const TIME = { type: "string", description: "ISO-8601 UTC, a whole minute (the tick's)", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:00\\.000Z$", examples: [T] };
+const METRIC_TYPE_NAME = PARAMS.metric_type.doc.schema;
+const SYMBOL_NAME = { type: "string", pattern: SYMBOL.source, examples: ["btceur"] };
+const METRIC_TYPE = object({ metric_type: METRIC_TYPE_NAME, description: { type: "string" } });
+const describedTypes = METRIC_TYPES.map(({ metric_type, description }) => ({ metric_type, description }));
+
+const ALERTS = {
+  description: "The alerts",
+  schema: object({
+    alerts: array(
+      object({
+        id: { type: "integer" },
+        metric_type: METRIC_TYPE_NAME,
+        symbol: SYMBOL_NAME,
+        time: { ...TIME, description: "The tick whose point jumped" },
+        value: { type: "number", description: "That point" },
+        average: { type: "number", description: "Mean of the metric's points in the hour before" },
+        threshold: { type: "number", description: "average x ALERT_MULTIPLIER: value was above it" },
+        points: integer(1, { description: "Points in that hour" }),
+        created_at: { type: "string", format: "date-time" },
+        delivery: object({
+          state: { enum: ["pending", "delivered", "failed", "not_configured"] },
+          attempts: integer(),
+          last_error: { type: ["string", "null"] },
+          delivered_at: nullable({ type: "string", format: "date-time" }),
+        }),
+      }),
+    ),
+  }),
+  example: {
+    alerts: [
+      { id: 7, metric_type: "price", symbol: "btceur", time: T, value: 200200, average: 50050, threshold: 150150, points: 59,
+        created_at: "2026-11-29T17:04:02.311Z", delivery: { state: "delivered", attempts: 1, last_error: null, delivered_at: "2026-11-29T17:04:03.020Z" } },
+    ],
+  },
+};
+
+export const ENDPOINTS = {
+  status: define({
+    path: "/",
+    operationId: "status",
+    tag: "status",
+    summary: "Status, with the time of the last successful tick",
+    description: "A client that prefers `text/html` to JSON (a browser) gets the dashboard page instead (`Vary: Accept`).",
+    freshness: "tick",
+    ok: {
+      description: "The tracker's status (JSON), or the dashboard page for a browser",
+      schema: object({
+        status: { const: "ok" },
+        last_tick: { description: "The latest stored tick; null before the first", ...nullable(TIME) },
+        last_tick_age_seconds: { description: "Seconds since that tick was stored", type: ["integer", "null"], minimum: 0 },
+        metric_types: array(METRIC_TYPE_NAME),
+        sources: {
+          description: "Of the sources the latest tick read, how many answered (details: /sources); null before any",
+          type: ["string", "null"],
+          pattern: "^[0-9]+/[0-9]+ ok$",
+        },
+      }),
+      example: { status: "ok", last_tick: T, last_tick_age_seconds: 12, metric_types: METRIC_TYPES.map((type) => type.metric_type), sources: "6/7 ok" },
+      headers: {
+        "Cache-Control": { description: "For JSON as on every endpoint; the page carries the static assets' own caching", required: true, schema: { type: "string" } },
+        ETag: { description: "For JSON as on every endpoint; the page's own otherwise", required: true, schema: { type: "string" } },
+        Vary: { description: "The answer depends on Accept", required: true, schema: { type: "string", pattern: "Accept" } },
+        "Access-Control-Allow-Origin": { description: "On the JSON answer", schema: { type: "string", const: "*" } },
+      },
+      content: { "text/html": { schema: { type: "string" } } },
+    },
+  }),
+  health: define({
+    path: "/health",
+    operationId: "health",
+    tag: "status",
+    summary: "Liveness: always JSON",
+    freshness: "tick",
+    ok: { description: "Up", schema: object({ status: { const: "ok" } }), example: { status: "ok" } },
+  }),
+  sources: define({
+    path: "/sources",
+    operationId: "sources",
+    tag: "status",
+    summary: "The health of each source at the latest tick that read any",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "Each source read by the latest tick, by name",
+      schema: object({
+        sources: array(
+          object({
+            source: { type: "string", examples: ["kraken"] },
+            status: { enum: ["ok", "error"] },
+            markets: integer(0, { description: "Markets the source delivered to aggregation" }),
+            dropped: {
+              type: "object",
+              description:
+                "Markets left out, by reason: unknown_pair, not_trading, not_spot, test_market, malformed_market, " +
+                "unsupported_symbol at the source; duplicate, outlier, no_consensus, ambiguous_pair, non_finite, no_usable_value in aggregation",
+              additionalProperties: integer(),
+            },
+            latency_ms: integer(),
+            error: { type: ["string", "null"], description: "This tick's error, or null (at most 500 characters, secrets redacted)" },
+            tick: TIME,
+            last_success: nullable(TIME),
+            last_error: nullable(TIME),
+            last_error_message: { type: ["string", "null"] },
+          }),
+        ),
+      }),
+      example: {
+        sources: [
+          { source: "kraken", status: "ok", markets: 612, dropped: { unknown_pair: 0, not_trading: 3, outlier: 1 }, latency_ms: 230, error: null,
+            tick: T, last_success: T, last_error: "2026-11-29T16:31:00.000Z", last_error_message: "kraken: HTTP 502" },
+        ],
+      },
+    },
+  }),
+  alerts: define({
+    path: "/alerts",
+    operationId: "listAlerts",
+    tag: "alerts",
+    summary: "Alerts raised when a metric jumped, newest first (by tick time)",
+    description:
+      "A point alerts when it exceeds ALERT_MULTIPLIER x the mean of its metric's last hour. Every parameter is " +
+      "optional; a bad one (including an unknown metric_type here) is a 400. Alerts are kept 30 days.",
+    query: ["limit", "since", "metric_type", "symbol"],
+    freshness: "fresh",
+    ok: ALERTS,
+  }),
+  metricAlerts: define({
+    path: "/metric_types/:metric_type/metrics/:symbol/alerts",
+    operationId: "getMetricAlerts",
+    tag: "alerts",
+    summary: "A metric's alerts, newest first (an empty list when it has none)",
+    query: ["limit", "since"],
+    freshness: "fresh",
+    ok: { ...ALERTS, description: "The metric's alerts" },
+  }),
+  metricTypes: define({
+    path: "/metric_types",
+    operationId: "listMetricTypes",
+    tag: "metrics",
+    summary: "The metric types the tracker computes",
+    freshness: "tick",
+    edgeCache: true,
+    ok: { description: "Every metric type", schema: object({ metric_types: array(METRIC_TYPE) }), example: { metric_types: describedTypes } },
+  }),
+  metricType: define({
+    path: "/metric_types/:metric_type",
+    operationId: "getMetricType",
+    tag: "metrics",
+    summary: "One metric type",
+    freshness: "tick",
+    edgeCache: true,
+    ok: { description: "The metric type", schema: METRIC_TYPE, example: describedTypes[0] },
+  }),
+  metrics: define({
+    path: "/metric_types/:metric_type/metrics",
+    operationId: "listMetrics",
+    tag: "metrics",
+    summary: "The metrics of a type with at least one point in the last 24 h, by symbol",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The metrics",
+      schema: object({ metrics: array(object({ metric_type: METRIC_TYPE_NAME, symbol: SYMBOL_NAME })) }),
+      example: { metrics: [{ metric_type: "price", symbol: "adausd" }, { metric_type: "price", symbol: "btceur" }] },
+    },
+  }),
+  latest: define({
+    path: "/metric_types/:metric_type/latest",
+    operationId: "latestValues",
+    tag: "metrics",
+    summary: "The latest value of every metric of a type, by symbol",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The latest point of each metric with a point in the last 24 h",
+      schema: object({ metric_type: METRIC_TYPE_NAME, latest: array(object({ symbol: SYMBOL_NAME, time: TIME, value: { type: "number" } })) }),
+      example: { metric_type: "price", latest: [{ symbol: "adausd", time: T, value: 1.1122 }, { symbol: "btceur", time: T, value: 50050 }] },
+    },
+  }),
+  ranking: define({
+    path: "/metric_types/:metric_type/ranking",
+    operationId: "ranking",
+    tag: "volatility",
+    summary: "Every metric of a type ranked by the standard deviation of its last 24 h",
+    description:
+      "Population standard deviation of each metric's points in the window; `RANK()` over it, most volatile first " +
+      "(ties share a rank, so the last rank may be below `total`). Ordered by rank, then symbol.",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The ranking",
+      schema: object({
+        metric_type: METRIC_TYPE_NAME,
+        total: integer(),
+        ranking: array(object({ rank: integer(1), symbol: SYMBOL_NAME, stddev: { type: "number", minimum: 0 } })),
+      }),
+      example: {
+        metric_type: "price",
+        total: 3,
+        ranking: [
+          { rank: 1, symbol: "btceur", stddev: 212.5 },
+          { rank: 2, symbol: "adausd", stddev: 0.004 },
+          { rank: 2, symbol: "ethbtc", stddev: 0.004 },
+        ],
+      },
+    },
+  }),
+  metric: define({
+    path: "/metric_types/:metric_type/metrics/:symbol",
+    operationId: "getMetric",
+    tag: "metrics",
+    summary: "One metric, with its latest value",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The metric",
+      schema: object({ metric_type: METRIC_TYPE_NAME, symbol: SYMBOL_NAME, latest: object({ time: TIME, value: { type: "number" } }) }),
+      example: { metric_type: "volume", symbol: "btc", latest: { time: T, value: 40 } },
+    },
+  }),
+  history: define({
+    path: "/metric_types/:metric_type/metrics/:symbol/history",
+    operationId: "getHistory",
+    tag: "metrics",
+    summary: "Every point of a metric in the last 24 h, oldest first",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The history: ISO-8601 UTC minute -> value",
+      schema: object({
+        history: { type: "object", description: "Time -> value, oldest first", propertyNames: TIME, additionalProperties: { type: "number" } },
+      }),
+      example: { history: { "2026-11-29T17:03:00.000Z": 1458881474.98, [T]: 1458902210.5 } },
+    },
+  }),
+  rank: define({
+    path: "/metric_types/:metric_type/metrics/:symbol/rank",
+    operationId: "getRank",
+    tag: "volatility",
+    summary: "A metric's volatility rank among the metrics of its type",
+    description: "The metric's row of `/metric_types/{metric_type}/ranking`: rank 1 is the most volatile.",
+    freshness: "tick",
+    edgeCache: true,
+    ok: { description: "The rank", schema: object({ rank: integer(1), total: integer(1) }), example: { rank: 53, total: 1050 } },
+  }),
+};
