@@ -90,6 +90,54 @@ const ALERTS = {
   },
 };
 
+const REASON = {
+  description: "Why the value was left out (null when included)",
+  enum: ["duplicate", "outlier", "no_usable_value", "non_finite", "no_consensus", "ambiguous_pair", null],
+};
+const NUMBER_OR_NULL = { type: ["number", "null"] };
+const MARKET_VALUES = {
+  exchange: { type: "string", examples: ["kraken"] },
+  source: { type: "string", description: "The source that reported the market", examples: ["kraken"] },
+  last: { ...NUMBER_OR_NULL, description: "The market's last price as reported (null: missing or not a number)" },
+  base_volume: { ...NUMBER_OR_NULL, description: "24 h volume in the base asset as reported" },
+  quote_volume: { ...NUMBER_OR_NULL, description: "24 h volume in the quote asset, reported or derived" },
+  quote_volume_derived: { type: "boolean", description: "The exchange reports no quote volume: base volume x its VWAP (or last price)" },
+};
+const MARKETS_COMMON = {
+  symbol: SYMBOL_NAME,
+  time: { ...TIME, description: "The point described (the latest tick's), or the metric's latest point when it has none in the latest tick" },
+  value: { type: "number", description: "The stored value at `time`" },
+  complete: { type: "boolean", description: "false when a source's breakdown was too large to keep (markets then misses its markets)" },
+};
+const PRICE_MARKETS = object({
+  metric_type: { const: "price" },
+  ...MARKETS_COMMON,
+  median: { ...NUMBER_OR_NULL, description: "Median of the pair's usable prices, when the outlier rule applied (3 markets or more)" },
+  tolerance: { ...NUMBER_OR_NULL, description: "t of the outlier rule: prices outside [median / (1 + t), median x (1 + t)] are left out" },
+  markets: array(
+    object({
+      ...MARKET_VALUES,
+      included: { type: "boolean", description: "Its last price is in the mean" },
+      reason: REASON,
+      deviation: { ...NUMBER_OR_NULL, description: "last / median - 1 (a fraction), where the pair has a median" },
+    }),
+  ),
+});
+const VOLUME_MARKETS = object({
+  metric_type: { const: "volume" },
+  ...MARKETS_COMMON,
+  markets: array(
+    object({
+      ...MARKET_VALUES,
+      pair: SYMBOL_NAME,
+      side: { enum: ["base", "quote"], description: "Whether the asset is the market's base (base_volume counts) or its quote (quote_volume counts)" },
+      amount: { ...NUMBER_OR_NULL, description: "What it added to the value (null when left out)" },
+      included: { type: "boolean" },
+      reason: REASON,
+    }),
+  ),
+});
+
 export const ENDPOINTS = {
   status: define({
     path: "/",
@@ -298,5 +346,32 @@ export const ENDPOINTS = {
     freshness: "tick",
     edgeCache: true,
     ok: { description: "The rank", schema: object({ rank: integer(1), total: integer(1) }), example: { rank: 53, total: 1050 } },
+  }),
+  markets: define({
+    path: "/metric_types/:metric_type/metrics/:symbol/markets",
+    operationId: "getMarkets",
+    tag: "metrics",
+    summary: "The markets behind a metric's latest point, and what became of each",
+    description:
+      "As of the latest tick. A price lists every market of the pair with its last price, whether it is in the mean " +
+      "and, when left out, why (`outlier` with its `deviation` from the median, `duplicate`, `no_usable_value`, " +
+      "`non_finite`, `no_consensus`, `ambiguous_pair`); the mean of the included `last`s, taken in the listed order, " +
+      "is `value` exactly. A volume lists every market where the asset is base or quote, with the side and the " +
+      "`amount` it contributed; their sum in the listed order is `value` exactly. A metric with no point in the " +
+      "latest tick has `markets: []` and the `time` and `value` of its latest point.",
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The metric's markets, in aggregation order",
+      schema: { oneOf: [PRICE_MARKETS, VOLUME_MARKETS] },
+      example: {
+        metric_type: "price", symbol: "ethusdt", time: T, value: 2505, complete: true, median: 2510, tolerance: 0.1,
+        markets: [
+          { exchange: "okex", source: "okx", last: 2500, base_volume: 100, quote_volume: 250000, quote_volume_derived: false, included: true, reason: null, deviation: -0.00398406374501992 },
+          { exchange: "kucoin", source: "kucoin", last: 2510, base_volume: 10, quote_volume: 25100, quote_volume_derived: false, included: true, reason: null, deviation: 0 },
+          { exchange: "bitfinex", source: "bitfinex", last: 25000, base_volume: 1, quote_volume: 25000, quote_volume_derived: true, included: false, reason: "outlier", deviation: 8.960159362549801 },
+        ],
+      },
+    },
   }),
 };

@@ -28,6 +28,7 @@ router
   .get(...endpoint(E.metric, routes.metric))
   .get(...endpoint(E.history, routes.metricHistory))
   .get(...endpoint(E.rank, routes.metricRank))
+  .get(...endpoint(E.markets, routes.metricMarkets))
   .get(...endpoint(E.metricAlerts, routes.alerts))
   .get(...endpoint(E.alerts, routes.alerts))
   .all("*", notFound);

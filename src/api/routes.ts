@@ -5,6 +5,8 @@ import { METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
+import { metricBreakdown } from "../storage/breakdowns";
+import { priceMarkets, volumeMarkets } from "../ingest/breakdown";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
 import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
@@ -132,4 +134,26 @@ export async function latest(request: ApiRequest, { metric_type: type }: On<"met
     metric_type: type.metric_type,
     latest: rows.map((row) => ({ symbol: row.symbol, time: iso(row.ts), value: row.value })),
   };
+}
+
+/**
+ * The markets behind a metric's latest point, as of the latest tick: its
+ * breakdown is read only when that point is the latest tick's, so it always
+ * describes the stored value.
+ */
+export async function metricMarkets(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
+  const latest = await latestPoint(request.db, type.metric_type, name, windowEndingAt(request.now));
+  if (!latest) throw metricNotFound(type, name);
+  const current = latest.ts === request.state.last_tick;
+  const rows = current ? await metricBreakdown(request.db, latest.ts, type.metric_type, name) : [];
+  const described = rows.filter((row) => row.entries !== null);
+  const body = {
+    symbol: name,
+    time: iso(latest.ts),
+    value: latest.value,
+    complete: !current || (described.length > 0 && !rows.some((row) => row.omitted)),
+  };
+  if (type.metric_type !== "price") return { metric_type: type.metric_type, ...body, markets: volumeMarkets(described) };
+  const { median, markets } = priceMarkets(described);
+  return { metric_type: type.metric_type, ...body, median, tolerance: rows[0]?.tolerance ?? null, markets };
 }

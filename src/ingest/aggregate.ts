@@ -56,6 +56,24 @@ export interface Aggregate {
   stats: AggregateStats;
   /** The markets that were counted once, not at all, or without some value, and why. */
   rejected: { market: MarketSummary; reason: RejectReason }[];
+  /** What became of each market, in the order given (the order of every mean and sum). */
+  outcomes: MarketOutcome[];
+  /** Each pair's median, where the outlier rule applied (at least OUTLIER_MIN_MARKETS prices). */
+  medians: Map<string, number>;
+}
+
+/** Whether a value of a market went into its metric, or why not. */
+export type Decision = "included" | RejectReason;
+
+/** One market's part in the tick: its price in its pair's mean, its volumes in its two assets'. */
+export interface MarketOutcome {
+  market: MarketSummary;
+  price: Decision;
+  /** last / median - 1, where the pair had a median and the market a usable price. */
+  deviation: number | null;
+  /** The base volume towards the base asset's volume, the quote volume towards the quote asset's. */
+  base: Decision;
+  quote: Decision;
 }
 
 export interface AggregateOptions {
@@ -125,6 +143,10 @@ export function aggregate(
     reject.set(market, reasons);
   };
 
+  const outcomes: MarketOutcome[] = [];
+  const outcomeOf = new Map<MarketSummary, MarketOutcome>();
+  const medians = new Map<string, number>();
+
   const seen = new Set<string>();
   const unique: MarketSummary[] = [];
   for (const market of markets) {
@@ -132,10 +154,14 @@ export function aggregate(
     if (seen.has(key)) {
       stats.duplicates++;
       rejected.push({ market, reason: "duplicate" });
+      outcomes.push({ market, price: "duplicate", deviation: null, base: "duplicate", quote: "duplicate" });
       continue;
     }
     seen.add(key);
     unique.push(market);
+    const outcome: MarketOutcome = { market, price: "included", deviation: null, base: "included", quote: "included" };
+    outcomes.push(outcome);
+    outcomeOf.set(market, outcome);
   }
   stats.markets = unique.length;
 
@@ -144,6 +170,7 @@ export function aggregate(
   for (const market of unique) {
     const judgement = judgePrice(market.last);
     if (judgement !== "usable") {
+      outcomeOf.get(market)!.price = judgement === "non_finite" ? "non_finite" : "no_usable_value";
       stats.ignored.price++;
       if (judgement === "non_finite") {
         stats.nonFinite.values++;
@@ -162,29 +189,41 @@ export function aggregate(
     const [first] = candidates;
     if (candidates.some((market) => market.base !== first!.base || market.quote !== first!.quote)) {
       stats.ambiguousPairs++;
-      for (const market of candidates) mark(market, "ambiguous_pair");
+      for (const market of candidates) {
+        mark(market, "ambiguous_pair");
+        outcomeOf.get(market)!.price = "ambiguous_pair";
+      }
       continue;
     }
     let kept = candidates;
     if (candidates.length >= OUTLIER_MIN_MARKETS) {
       const mid = median(candidates.map((market) => market.last!));
+      medians.set(pair, mid);
       kept = candidates.filter((market) => withinTolerance(market.last!, mid, options.outlierTolerance));
+      for (const market of candidates) outcomeOf.get(market)!.deviation = market.last! / mid - 1;
       if (kept.length === 0) {
         stats.noConsensus++;
-        for (const market of candidates) mark(market, "no_consensus");
+        for (const market of candidates) {
+          mark(market, "no_consensus");
+          outcomeOf.get(market)!.price = "no_consensus";
+        }
         continue;
       }
       for (const market of candidates) {
         if (!kept.includes(market)) {
           stats.outliers++;
           mark(market, "outlier");
+          outcomeOf.get(market)!.price = "outlier";
         }
       }
     }
     const value = kept.reduce((total, market) => total + market.last!, 0) / kept.length;
     if (!withinBounds(value)) {
       stats.nonFinite.points++;
-      for (const market of kept) mark(market, "non_finite");
+      for (const market of kept) {
+        mark(market, "non_finite");
+        outcomeOf.get(market)!.price = "non_finite";
+      }
       continue;
     }
     for (const market of kept) priced.add(market);
@@ -203,6 +242,7 @@ export function aggregate(
   const addSide = (value: number | undefined, asset: string, side: "volume" | "volume_quote", market: MarketSummary) => {
     const judgement = judgeVolume(value);
     if (judgement === "usable") return addVolume(asset, value!, market);
+    outcomeOf.get(market)![side === "volume" ? "base" : "quote"] = judgement === "non_finite" ? "non_finite" : "no_usable_value";
     stats.ignored[side]++;
     if (judgement === "non_finite") {
       stats.nonFinite.values++;
@@ -217,7 +257,12 @@ export function aggregate(
   for (const [symbol, { value, markets: contributors }] of volumes) {
     if (!withinBounds(value)) {
       stats.nonFinite.points++;
-      for (const market of contributors) mark(market, "non_finite");
+      for (const market of contributors) {
+        mark(market, "non_finite");
+        const outcome = outcomeOf.get(market)!;
+        if (market.base === symbol) outcome.base = "non_finite";
+        if (market.quote === symbol) outcome.quote = "non_finite";
+      }
       continue;
     }
     for (const market of contributors) volumed.add(market);
@@ -232,5 +277,5 @@ export function aggregate(
     }
     for (const reason of reasons ?? []) rejected.push({ market, reason });
   }
-  return { points, stats, rejected };
+  return { points, stats, rejected, outcomes, medians };
 }

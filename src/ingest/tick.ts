@@ -15,6 +15,7 @@ import { MINUTE_MS, WINDOW_MS } from "../storage/window";
 import { publishTick } from "../alerts/messages";
 import { METRIC_TYPES } from "../metric-types";
 import { aggregate, type Point } from "./aggregate";
+import { breakdownsBySource } from "./breakdown";
 
 /** A source's status for this tick, plus what it said worth logging (not stored). */
 export interface SourceOutcome extends SourceStatus {
@@ -64,7 +65,7 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
 
     const sourceOf = new Map<MarketSummary, string>();
     for (const reading of readings) for (const market of reading.markets) sourceOf.set(market, reading.source);
-    const { points, stats, rejected } = aggregate(
+    const { points, stats, rejected, outcomes: marketOutcomes, medians } = aggregate(
       readings.flatMap((reading) => reading.markets),
       { outlierTolerance: config.outlierTolerance },
     );
@@ -76,7 +77,8 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
     await recordStatuses(db, ts, outcomes);
 
     const droppedAtSource = mergeCounts(readings.map((reading) => reading.dropped));
-    const written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points });
+    const breakdowns = breakdownsBySource(marketOutcomes, medians, (market) => sourceOf.get(market), config.outlierTolerance);
+    const written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points, breakdowns });
     console.log({
       msg: "tick stored",
       tick: iso(ts),
@@ -96,6 +98,8 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
       values_ignored: stats.ignored,
       non_finite: stats.nonFinite,
       points_written: points.length,
+      // Sources whose per-market breakdown was too large to store (GET .../markets says complete: false).
+      breakdowns_omitted: breakdowns.filter((breakdown) => breakdown.omitted).map((breakdown) => breakdown.source),
       rows_written: written.rowsWritten,
       duration_ms: Date.now() - started,
       sources: outcomes,

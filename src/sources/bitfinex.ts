@@ -60,6 +60,7 @@ export function bitfinex(options: { baseUrl: string }): Source {
           last,
           volume,
           volumeQuote: derivedQuoteVolume(volume, undefined, last),
+          volumeQuoteDerived: true,
         }, drops);
         if (market) markets.push(market);
       }

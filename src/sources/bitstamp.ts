@@ -40,6 +40,7 @@ export function bitstamp(options: { baseUrl: string }): Source {
           last,
           volume,
           volumeQuote: derivedQuoteVolume(volume, decimal(ticker.vwap), last),
+          volumeQuoteDerived: true,
         }, drops);
         if (market) markets.push(market);
       }

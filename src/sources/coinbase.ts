@@ -52,6 +52,7 @@ export function coinbase(options: { baseUrl: string }): Source {
             last,
             volume,
             volumeQuote: derivedQuoteVolume(volume, undefined, last),
+            volumeQuoteDerived: true,
           }, drops);
           if (market) markets.push(market);
         }

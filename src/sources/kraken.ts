@@ -79,6 +79,7 @@ export function kraken(options: { baseUrl: string }): Source {
             last,
             volume,
             volumeQuote: derivedQuoteVolume(volume, nth(ticker.p, 1), last),
+            volumeQuoteDerived: true,
           }, drops);
           if (market) markets.push(market);
         }

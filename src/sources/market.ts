@@ -35,6 +35,7 @@ export interface RawMarket {
   last: number | undefined;
   volume: number | undefined;
   volumeQuote: number | undefined;
+  volumeQuoteDerived?: true;
 }
 
 /**
@@ -47,7 +48,9 @@ export function marketSummary(source: string, exchange: string, raw: RawMarket, 
     drops.add("unsupported_symbol");
     return undefined;
   }
-  return { exchange, ...names, last: raw.last, volume: raw.volume, volumeQuote: raw.volumeQuote };
+  const market: MarketSummary = { exchange, ...names, last: raw.last, volume: raw.volume, volumeQuote: raw.volumeQuote };
+  if (raw.volumeQuoteDerived) market.volumeQuoteDerived = true;
+  return market;
 }
 
 export function joinUrl(baseUrl: string, path: string): string {

@@ -19,6 +19,8 @@ export interface MarketSummary {
   last: number | undefined;
   volume: number | undefined;
   volumeQuote: number | undefined;
+  /** Set when the exchange reports no quote volume and the source derived it (base volume x VWAP or last). */
+  volumeQuoteDerived?: true;
 }
 
 /** What a source read in one tick. */

@@ -10,6 +10,8 @@
  * the fold and their own window (see queries.ts).
  */
 import type { Point } from "../ingest/aggregate";
+import type { SourceBreakdown } from "../ingest/breakdown";
+import { breakdownStatements } from "./breakdowns";
 import { MINUTE_MS, WINDOW_MS } from "./window";
 
 const HOUR_MS = 60 * MINUTE_MS;
@@ -25,6 +27,8 @@ export interface StoredTick {
   storedAt: number;
   markets: number;
   points: readonly Point[];
+  /** The tick's per-market breakdown, one document per source: stored with the points or not at all. */
+  breakdowns?: readonly SourceBreakdown[];
 }
 
 export interface TrackerState {
@@ -118,6 +122,7 @@ export async function insertTick(db: D1Database, tick: StoredTick): Promise<Writ
              last_tick_stored_at = CASE WHEN last_tick IS NULL OR ?1 >= last_tick THEN ?2 ELSE last_tick_stored_at END`,
         )
         .bind(tick.ts, tick.storedAt),
+      ...breakdownStatements(db, tick.ts, tick.breakdowns ?? []),
     ]);
     return cost(results);
   } catch (err) {

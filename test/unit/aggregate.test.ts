@@ -309,3 +309,59 @@ describe("market identity keeps base and quote apart", () => {
     expect(stats.duplicates).toBe(1);
   });
 });
+
+describe("what became of each market (the breakdown behind GET .../markets)", () => {
+  const decisions = (markets: MarketSummary[]) =>
+    aggregate(markets).outcomes.map(({ market, price, base, quote }) => [market.exchange, price, base, quote]);
+
+  it("an outlier keeps its volumes; its deviation is last / median - 1", () => {
+    const { outcomes, medians } = aggregate([
+      market("a", "btc", "eur", 100, 1, 100),
+      market("b", "btc", "eur", 102, 2, 204),
+      market("c", "btc", "eur", 150, 3, 450),
+    ]);
+    expect(medians.get("btceur")).toBe(102);
+    expect(outcomes.map((o) => [o.price, o.base, o.quote])).toEqual([
+      ["included", "included", "included"],
+      ["included", "included", "included"],
+      ["outlier", "included", "included"],
+    ]);
+    expect(outcomes.map((o) => o.deviation)).toEqual([100 / 102 - 1, 0, 150 / 102 - 1]);
+  });
+
+  it("no median with fewer than 3 prices; unusable and non-finite values say so per side; a duplicate on every side", () => {
+    const result = aggregate([
+      market("a", "btc", "eur", 100, undefined, 1e200),
+      market("b", "btc", "eur", -1, 2, 3),
+      market("a", "btc", "eur", 101, 1, 1),
+    ]);
+    expect(result.medians.size).toBe(0);
+    expect(result.outcomes.map((o) => o.deviation)).toEqual([null, null, null]);
+    expect(decisions(result.outcomes.map((o) => o.market))).toEqual([
+      ["a", "included", "no_usable_value", "non_finite"],
+      ["b", "no_usable_value", "included", "included"],
+      ["a", "duplicate", "duplicate", "duplicate"],
+    ]);
+  });
+
+  it("no consensus and ambiguous pairs mark every market of the pair", () => {
+    expect(
+      decisions([
+        market("a", "x", "y", 4.7, 1, 1),
+        market("b", "x", "y", 5.8316, 1, 1),
+        market("c", "x", "y", 0.88287, 1, 1),
+        market("d", "x", "y", 3.8132, 1, 1),
+        market("a", "ab", "cd", 1, 1, 1),
+        market("a", "abc", "d", 2, 1, 1),
+      ]).map(([, price]) => price),
+    ).toEqual(["no_consensus", "no_consensus", "no_consensus", "no_consensus", "ambiguous_pair", "ambiguous_pair"]);
+  });
+
+  it("a volume summed past the bounds marks that asset's side of each market non_finite, the other side stays", () => {
+    const { outcomes } = aggregate([market("a", "meme", "usd", 1, 6e23, 1), market("b", "meme", "usd", 1, 6e23, 1)]);
+    expect(outcomes.map((o) => [o.base, o.quote])).toEqual([
+      ["non_finite", "included"],
+      ["non_finite", "included"],
+    ]);
+  });
+});

@@ -103,6 +103,7 @@ export async function resetDatabase(): Promise<void> {
     env.DB.prepare("DELETE FROM source_catalogs"),
     env.DB.prepare("DELETE FROM source_status"),
     env.DB.prepare("DELETE FROM alerts"),
+    env.DB.prepare("DELETE FROM market_breakdowns"),
     env.DB.prepare(
       // A new epoch, as a new database would have: answers cached at the edge
       // by an earlier test can never match.

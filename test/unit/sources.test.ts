@@ -35,15 +35,20 @@ function market(exchange: string, base: string, quote: string, last: number | un
   return { exchange, pair: base + quote, base, quote, last, volume, volumeQuote: expect.closeTo(volumeQuote, 9) as unknown as number };
 }
 
+/** The same, for an exchange that reports no quote volume: the source derives it and says so. */
+function derived(exchange: string, base: string, quote: string, last: number | undefined, volume: number, volumeQuote: number): MarketSummary {
+  return { ...market(exchange, base, quote, last, volume, volumeQuote), volumeQuoteDerived: true };
+}
+
 describe("each source reads its fixture", () => {
   it("kraken: c[0] last, v[1] volume, quote volume = v[1] x p[1]; wsname or legacy codes; X/Z codes and XBT/XDG aliased", async () => {
     const reading = await read("kraken");
     expect(reading.markets).toEqual([
-      market("kraken", "btc", "usd", 50000, 10, 10 * 49900),
-      market("kraken", "eth", "btc", 0.05, 100, 100 * 0.049),
-      market("kraken", "doge", "usd", 0.1, 1000, 1000 * 0.1),
-      market("kraken", "usdt", "usd", 1.0001, 5000, 5000 * 1),
-      market("kraken", "btc", "eur", 46000, 2, 2 * 46000), // no wsname: XXBT / ZEUR
+      derived("kraken", "btc", "usd", 50000, 10, 10 * 49900),
+      derived("kraken", "eth", "btc", 0.05, 100, 100 * 0.049),
+      derived("kraken", "doge", "usd", 0.1, 1000, 1000 * 0.1),
+      derived("kraken", "usdt", "usd", 1.0001, 5000, 5000 * 1),
+      derived("kraken", "btc", "eur", 46000, 2, 2 * 46000), // no wsname: XXBT / ZEUR
     ]);
     // XREPZEUR is cancel_only; NEWCOINUSD is not in AssetPairs; XXBTZUSD.d is a dark pool.
     expect(reading.dropped).toEqual({ not_trading: 1, unknown_pair: 1, not_spot: 1 });
@@ -52,9 +57,9 @@ describe("each source reads its fixture", () => {
   it("coinbase: stats_24hour last and volume, quote volume = volume x last, exchange coinbase-pro", async () => {
     const reading = await read("coinbase");
     expect(reading.markets).toEqual([
-      market("coinbase-pro", "btc", "usd", 50100, 20, 20 * 50100),
-      market("coinbase-pro", "eth", "btc", 0.051, 50, 50 * 0.051),
-      market("coinbase-pro", "btc", "eur", 46100, 1, 46100),
+      derived("coinbase-pro", "btc", "usd", 50100, 20, 20 * 50100),
+      derived("coinbase-pro", "eth", "btc", 0.051, 50, 50 * 0.051),
+      derived("coinbase-pro", "btc", "eur", 46100, 1, 46100),
     ]);
     expect(reading.dropped).toEqual({ not_trading: 2 }); // OLD-USD is delisted, LUNA-USD cancel_only
   });
@@ -62,9 +67,9 @@ describe("each source reads its fixture", () => {
   it("bitstamp: quote volume = volume x vwap, x last when vwap is 0", async () => {
     const reading = await read("bitstamp");
     expect(reading.markets).toEqual([
-      market("bitstamp", "btc", "usd", 50200, 5, 5 * 50000),
-      market("bitstamp", "eth", "btc", 0.052, 10, 10 * 0.05),
-      market("bitstamp", "xrp", "usd", 0.5, 100, 100 * 0.5),
+      derived("bitstamp", "btc", "usd", 50200, 5, 5 * 50000),
+      derived("bitstamp", "eth", "btc", 0.052, 10, 10 * 0.05),
+      derived("bitstamp", "xrp", "usd", 0.5, 100, 100 * 0.5),
     ]);
     // BTC/USD-PERP and ETH/USD-PERP: market_type PERPETUAL.
     expect(reading.dropped).toEqual({ not_spot: 2 });
@@ -93,11 +98,11 @@ describe("each source reads its fixture", () => {
   it("bitfinex: trading rows only, UST and DSH aliased, colon form, quote volume = volume x last", async () => {
     const reading = await read("bitfinex");
     expect(reading.markets).toEqual([
-      market("bitfinex", "btc", "usd", 50300, 3, 3 * 50300),
-      market("bitfinex", "btc", "usdt", 50120, 2, 2 * 50120),
-      market("bitfinex", "eth", "usdt", 25000, 1, 25000),
-      market("bitfinex", "dash", "btc", 0.001, 100, 100 * 0.001),
-      market("bitfinex", "doge", "usd", 0.102, 500, 500 * 0.102),
+      derived("bitfinex", "btc", "usd", 50300, 3, 3 * 50300),
+      derived("bitfinex", "btc", "usdt", 50120, 2, 2 * 50120),
+      derived("bitfinex", "eth", "usdt", 25000, 1, 25000),
+      derived("bitfinex", "dash", "btc", 0.001, 100, 100 * 0.001),
+      derived("bitfinex", "doge", "usd", 0.102, 500, 500 * 0.102),
     ]);
     // The funding row fUSD is no market at all.
     expect(reading.dropped).toEqual({ test_market: 1, not_spot: 1 });
