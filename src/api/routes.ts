@@ -10,6 +10,7 @@ import { priceMarkets, volumeMarkets } from "../ingest/breakdown";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
 import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
+import { dayFigures } from "../lib/day-figures";
 
 type On<K extends keyof Args> = Pick<Args, K>;
 
@@ -74,10 +75,12 @@ export async function metrics(request: ApiRequest, { metric_type: type }: On<"me
   return { metrics: symbols.map((name) => ({ metric_type: type.metric_type, symbol: name })) };
 }
 
+/** One metric: its latest point and its 24 h figures, from its history in the window. */
 export async function metric(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
-  const latest = await latestPoint(request.db, type.metric_type, name, windowEndingAt(request.now));
+  const points = await history(request.db, type.metric_type, name, windowEndingAt(request.now));
+  const latest = points.at(-1);
   if (!latest) throw metricNotFound(type, name);
-  return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value } };
+  return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value }, ...dayFigures(points) };
 }
 
 export async function metricHistory(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
