@@ -15,6 +15,7 @@
     latest: [], // [{symbol, time, value}] of the type
     ranking: [], // [{rank, symbol, stddev}] of the type
     history: null, // {symbol, type, times: [s], values: []}
+    markets: null, // the chosen metric's /markets answer, or null
     sort: { key: "rank", dir: 1 },
     query: "",
     lastTick: undefined,
@@ -42,6 +43,8 @@
   const precise = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 6 });
   const formatValue = (value) =>
     value === null || value === undefined ? "–" : Math.abs(value) >= 1e6 ? compact.format(value) : precise.format(value);
+  const percent = new Intl.NumberFormat("en-US", { style: "percent", maximumFractionDigits: 2 });
+  const signedPercent = (fraction) => `${fraction > 0 ? "+" : fraction < 0 ? "−" : ""}${percent.format(Math.abs(fraction))}`;
   const formatTime = (ms) =>
     new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
@@ -103,12 +106,18 @@
   async function loadMetric() {
     if (!state.symbol) {
       state.history = null;
+      state.markets = null;
       renderMetric();
       return;
     }
     const { type, symbol } = state;
-    const { status, body } = await api(`/metric_types/${type}/metrics/${encodeURIComponent(symbol)}/history`);
+    const path = `/metric_types/${type}/metrics/${encodeURIComponent(symbol)}`;
+    const [{ status, body }, markets] = await Promise.all([
+      api(`${path}/history`),
+      api(`${path}/markets`).catch(() => ({ status: 0, body: null })),
+    ]);
     if (type !== state.type || symbol !== state.symbol) return; // a newer choice won
+    state.markets = markets.status === 200 ? markets.body : null;
     if (status !== 200) {
       state.history = { type, symbol, times: [], values: [], error: body?.error ?? `HTTP ${status}` };
     } else {
@@ -205,6 +214,7 @@
               dataset: { symbol: row.symbol, value: String(row.value) },
             },
             element("span", { className: "symbol" }, row.symbol),
+            ...("change_24h" in row ? [changeBadge(row.change_24h)] : []),
             element("span", { className: "value" }, formatValue(row.value)),
           ),
         ),
@@ -258,23 +268,119 @@
         ? ""
         : "The tracker stores its first points at the next tick (every minute).";
       $("#chart-caption").textContent = "";
+      $("#markets-block").hidden = true;
       drawChart(null);
       return;
     }
     title.replaceChildren(current.symbol, element("small", {}, current.type));
     const rank = state.ranking.find((row) => row.symbol === current.symbol);
     const last = current.values.at(-1);
-    $("#selected-meta").textContent = current.error
-      ? current.error
-      : [
-          `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)}`,
-          rank ? `volatility rank ${rank.rank} of ${state.ranking.length} (std dev ${formatValue(rank.stddev)})` : "",
-        ]
-          .filter(Boolean)
-          .join(" · ");
+    const first = current.values[0];
+    if (current.error) $("#selected-meta").textContent = current.error;
+    else {
+      // The change over the points shown, as the API's change_24h computes it.
+      const change = current.values.length < 2 || first === 0 ? null : (last - first) / first;
+      $("#selected-meta").replaceChildren(
+        `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)} · 24 h `,
+        changeBadge(change),
+        rank ? ` · volatility rank ${rank.rank} of ${state.ranking.length} (std dev ${formatValue(rank.stddev)})` : "",
+      );
+    }
     $("#chart-caption").textContent = `${current.values.length} points in the last 24 h`;
     $("#chart").dataset.points = String(current.values.length);
     drawChart(current);
+    renderMarkets();
+  }
+
+  /** A relative change as a signed percentage, coloured up (green) or down (red). */
+  function changeBadge(change) {
+    if (change === null || change === undefined) return element("span", { className: "change", title: "fewer than 2 points in 24 h" }, "–");
+    const text = signedPercent(change);
+    const direction = change > 0 ? "up" : change < 0 ? "down" : "flat";
+    return element("span", { className: `change ${direction}`, dataset: { change: String(change) }, "aria-label": `24 h change ${text}` }, text);
+  }
+
+  const REASONS = {
+    outlier: "outlier",
+    duplicate: "duplicate (counted from another source)",
+    no_usable_value: "no usable value",
+    non_finite: "out of range",
+    no_consensus: "no consensus",
+    ambiguous_pair: "ambiguous pair",
+  };
+
+  /** The chosen metric's markets (/markets): what made its latest value, and what was left out. */
+  function renderMarkets() {
+    const block = $("#markets-block");
+    const answer = state.markets;
+    const current = state.history;
+    if (!answer || !current || answer.symbol !== current.symbol || answer.metric_type !== current.type) {
+      block.hidden = true;
+      return;
+    }
+    block.hidden = false;
+    const price = answer.metric_type === "price";
+    const included = answer.markets.filter((market) => market.included).length;
+    $("#markets-meta").textContent =
+      answer.markets.length === 0
+        ? `No point in the latest tick: the latest value is from ${formatTime(Date.parse(answer.time))}.`
+        : `${included} of ${answer.markets.length} ${price ? "markets in the mean" : "market sides in the sum"} at ${formatTime(Date.parse(answer.time))}` +
+          (price && answer.median !== null ? ` · median ${formatValue(answer.median)}, tolerance ±${percent.format(answer.tolerance)}` : "") +
+          (answer.complete ? "" : " · incomplete: a source's breakdown was too large to keep");
+    if (answer.markets.length === 0) {
+      $("#markets").replaceChildren();
+      return;
+    }
+    const columns = price
+      ? [["Exchange"], ["Last", "num"], ["Counted"], ["Deviation", "num"], ["Base volume", "num"], ["Quote volume", "num"]]
+      : [["Exchange"], ["Market"], ["Side"], ["Amount", "num"], ["Counted"], ["Last", "num"]];
+    const rows = answer.markets.map((market) => {
+      const counted = element("td", { className: "reason" }, market.included ? "included" : REASONS[market.reason] ?? market.reason);
+      const quote = element(
+        "td",
+        { className: "num", title: market.quote_volume_derived ? "derived: base volume × VWAP or last price" : "reported" },
+        formatValue(market.quote_volume) + (market.quote_volume_derived ? "*" : ""),
+      );
+      const cells = price
+        ? [
+            element("td", { title: `source: ${market.source}` }, market.exchange),
+            element("td", { className: "num", title: String(market.last) }, formatValue(market.last)),
+            counted,
+            element("td", { className: "num" }, market.deviation === null ? "–" : signedPercent(market.deviation)),
+            element("td", { className: "num" }, formatValue(market.base_volume)),
+            quote,
+          ]
+        : [
+            element("td", { title: `source: ${market.source}` }, market.exchange),
+            element("td", {}, market.pair),
+            element("td", {}, market.side),
+            element(
+              "td",
+              { className: "num", title: market.side === "quote" && market.quote_volume_derived ? "derived quote volume" : "" },
+              formatValue(market.amount ?? (market.side === "base" ? market.base_volume : market.quote_volume)) +
+                (market.side === "quote" && market.quote_volume_derived ? "*" : ""),
+            ),
+            counted,
+            element("td", { className: "num" }, formatValue(market.last)),
+          ];
+      return element(
+        "tr",
+        {
+          className: [market.included ? "included" : "excluded", market.reason ?? ""].join(" ").trim(),
+          dataset: { exchange: market.exchange, source: market.source, ...(market.pair ? { pair: market.pair, side: market.side } : {}) },
+        },
+        ...cells,
+      );
+    });
+    $("#markets").replaceChildren(
+      element(
+        "table",
+        { id: "markets-table" },
+        element("thead", {}, element("tr", {}, ...columns.map(([name, className]) => element("th", { scope: "col", className: className ?? "" }, name)))),
+        element("tbody", {}, ...rows),
+      ),
+      ...(answer.markets.some((market) => market.quote_volume_derived) ? [element("p", { className: "muted" }, "* quote volume derived by the tracker: base volume × the exchange's VWAP (or last price)")] : []),
+    );
   }
 
   function drawChart(current) {

@@ -208,6 +208,18 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("shows the chosen metric's 24 h change, as GET .../{symbol} computes it, coloured by direction", async () => {
+    await awayFromMinuteBoundary();
+    const { page } = await open("/#/price/btcusd");
+    const { change_24h } = (await tracker.get("/metric_types/price/metrics/btcusd")).body;
+    expect(typeof change_24h).toBe("number");
+    const shown = await page.$eval("#selected-meta .change", (span) => ({ change: Number(span.getAttribute("data-change")), className: span.className, text: span.textContent }));
+    expect(shown.change).toBeCloseTo(change_24h, 12);
+    expect(shown.className).toBe(`change ${change_24h > 0 ? "up" : change_24h < 0 ? "down" : "flat"}`);
+    expect(shown.text).toMatch(/^[+−]?\d+(\.\d+)?%$/);
+    await page.close();
+  });
+
   it("works at phone width", async () => {
     const { page } = await open("/#/price/btcusd", { width: 390, height: 844 });
     const layout = await page.evaluate(() => ({
@@ -350,6 +362,116 @@ describe("a newcomer's first minute: npm start, open the dashboard, a tick", () 
     expect(await page.$$eval("#ranking tbody tr td:first-child", (cells) => cells.map((td) => td.textContent))).toEqual(["1", "1", "1", "1", "1"]);
     expect(await page.textContent("#status")).toMatch(/^Last tick \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("the markets behind a value, in Chromium", () => {
+  let upstream: LocalServer;
+  let tracker: Tracker;
+  let browser: Browser;
+
+  // Three BTC/USD markets, Coinbase's 60000 far above the median 50100 (an outlier with t = 0.1), and ETH/BTC.
+  const summaries = {
+    result: Object.fromEntries(
+      ([
+        ["kraken:btcusd", 50000, 10, 500000],
+        ["bitstamp:btcusd", 50100, 5, 250500],
+        ["coinbase-pro:btcusd", 60000, 20, 1200000],
+        ["kraken:ethbtc", 0.05, 100, 5],
+      ] as const).map(([key, last, volume, volumeQuote]) => [key, { price: { last, high: last, low: last, change: { percentage: 0, absolute: 0 } }, volume, volumeQuote }]),
+    ),
+    allowance: { cost: 0.015, remaining: 9.9 },
+  };
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    upstream = await startCryptowatch(() => summaries);
+    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
+    browser = await launchChromium();
+    await tracker.tick();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await tracker?.stop();
+    await upstream?.close();
+  });
+
+  const tableRows = (page: Page) =>
+    page.$$eval("#markets-table tbody tr", (trs) =>
+      trs.map((tr) => ({
+        exchange: tr.getAttribute("data-exchange"),
+        pair: tr.getAttribute("data-pair"),
+        side: tr.getAttribute("data-side"),
+        className: tr.className,
+        cells: Array.from(tr.querySelectorAll("td"), (td) => td.textContent),
+      })),
+    );
+
+  it("lists a price's markets as /markets does, the outlier marked with its deviation", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${tracker.url}/#/price/btcusd`);
+    await page.waitForSelector("body[data-ready=true]");
+    const api = (await tracker.get("/metric_types/price/metrics/btcusd/markets")).body;
+    expect(api.markets.map((m: { exchange: string; included: boolean }) => [m.exchange, m.included])).toEqual([
+      ["kraken", true],
+      ["bitstamp", true],
+      ["coinbase-pro", false],
+    ]);
+    await page.waitForSelector("#markets-table");
+    const rows = await tableRows(page);
+    expect(rows.map((row) => row.exchange)).toEqual(api.markets.map((m: { exchange: string }) => m.exchange));
+    const outlier = rows.find((row) => row.exchange === "coinbase-pro")!;
+    expect(outlier.className).toBe("excluded outlier");
+    // Exchange, last, counted, deviation (60000 / 50100 - 1 = +19.76 %), base volume, quote volume.
+    expect(outlier.cells).toEqual(["coinbase-pro", "60,000", "outlier", "+19.76%", "20", "1.2M"]);
+    expect(await page.$eval("#markets-table tr.outlier .reason", (td) => getComputedStyle(td, "::before").content)).toContain("⚠");
+    expect(rows.filter((row) => row.className === "included").map((row) => row.cells[2])).toEqual(["included", "included"]);
+    expect(await page.textContent("#markets-meta")).toContain("2 of 3 markets in the mean");
+    expect(await page.textContent("#markets-meta")).toContain("median 50,100, tolerance ±10%");
+    // The mean of the included lasts is the value shown.
+    expect((50000 + 50100) / 2).toBe(api.value);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("lists a volume's market sides, base and quote, as /markets does", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${tracker.url}/#/volume/btc`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.waitForSelector("#markets-table");
+    const api = (await tracker.get("/metric_types/volume/metrics/btc/markets")).body;
+    const rows = await tableRows(page);
+    expect(rows.map(({ exchange, pair, side }) => ({ exchange, pair, side }))).toEqual(
+      api.markets.map((m: { exchange: string; pair: string; side: string }) => ({ exchange: m.exchange, pair: m.pair, side: m.side })),
+    );
+    expect(rows.map((row) => [row.pair, row.side])).toEqual([
+      ["btcusd", "base"],
+      ["btcusd", "base"],
+      ["btcusd", "base"],
+      ["ethbtc", "quote"],
+    ]);
+    expect(rows.map((row) => row.cells[2])).toEqual(["base", "base", "base", "quote"]);
+    expect(api.value).toBe(10 + 5 + 20 + 5);
+    await page.close();
+  });
+
+  it("stays usable at phone width and from the keyboard", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(`${tracker.url}/#/price/btcusd`);
+    await page.waitForSelector("body[data-ready=true]");
+    await page.waitForSelector("#markets-table");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const region = await page.$eval("#markets", (div) => ({ width: div.getBoundingClientRect().width, tabindex: div.getAttribute("tabindex"), role: div.getAttribute("role") }));
+    expect(region.width).toBeLessThanOrEqual(390);
+    // The table scrolls sideways in its own region, which takes the keyboard focus.
+    expect(region).toMatchObject({ tabindex: "0", role: "region" });
+    await page.focus("#markets");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("markets");
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-markets-phone.png"), fullPage: true });
     await page.close();
   });
 });
