@@ -148,15 +148,16 @@ export async function metricMarkets(request: ApiRequest, { metric_type: type, sy
   const latest = await latestPoint(request.db, type.metric_type, name, windowEndingAt(request.now));
   if (!latest) throw metricNotFound(type, name);
   const current = latest.ts === request.state.last_tick;
-  const rows = current ? await metricBreakdown(request.db, latest.ts, type.metric_type, name) : [];
-  const described = rows.filter((row) => row.entries !== null);
+  const breakdown = current ? await metricBreakdown(request.db, latest.ts, type.metric_type, name) : undefined;
   const body = {
     symbol: name,
     time: iso(latest.ts),
     value: latest.value,
-    complete: !current || (described.length > 0 && !rows.some((row) => row.omitted)),
+    // false when a source's document was too large to keep, or the tick predates the breakdown.
+    complete: !breakdown || (breakdown.entries.length > 0 && breakdown.omitted.length === 0),
   };
-  if (type.metric_type !== "price") return { metric_type: type.metric_type, ...body, markets: volumeMarkets(described) };
-  const { median, markets } = priceMarkets(described);
-  return { metric_type: type.metric_type, ...body, median, tolerance: rows[0]?.tolerance ?? null, markets };
+  const entries = breakdown?.entries ?? [];
+  if (type.metric_type !== "price") return { metric_type: type.metric_type, ...body, markets: volumeMarkets(entries, name) };
+  const { median, markets } = priceMarkets(entries);
+  return { metric_type: type.metric_type, ...body, median, tolerance: breakdown?.tolerance ?? null, markets };
 }

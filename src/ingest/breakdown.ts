@@ -1,17 +1,19 @@
 /**
- * The per-market breakdown of a tick: for every metric, the markets behind it
- * and what became of each (included, or why not), as one JSON document per
- * source. The tick stores them in its own transaction, replacing the previous
- * tick's (src/storage/breakdowns.ts); GET .../markets reads them. Pure: no I/O.
+ * The per-market breakdown of a tick: every market a source delivered and
+ * what became of it in aggregation (included, or why not: per price and per
+ * volume side), as one JSON document per source. The tick stores them in its
+ * own transaction, replacing the previous tick's (src/storage/breakdowns.ts);
+ * GET .../markets picks one metric's markets out of them in SQL. Pure: no I/O.
  *
- * A document indexes the source's markets by metric, so that a read extracts
- * one metric's entries without parsing them into JavaScript:
- *   { "tolerance": t,
- *     "price":  { pair:  [median | null, [[seq, exchange, last, volume, volumeQuote, derived, decision, deviation], ...]] },
- *     "volume": { asset: [[seq, exchange, pair, side, last, volume, volumeQuote, derived, decision], ...] } }
- * seq is the market's place in the tick's aggregation (every mean and sum runs
- * in that order, base side before quote side); side is 0 for base, 1 for
- * quote; derived is 1 when the quote volume was derived by the source.
+ * A document is
+ *   { "tolerance": t, "markets": [Entry, ...],
+ *     "index": { "price": { pair: [i, ...] }, "volume": { asset: [i, ...] } } }
+ * with each market once, as an array (a tick describes thousands of markets
+ * every minute: one JSON.stringify of arrays is the cheapest form), and for
+ * each metric the places of its markets in `markets`, so that a read touches
+ * only those (json_each rows count as rows read in D1).
+ * `seq` is the market's place in the tick's aggregation: every mean and sum
+ * ran in that order (a market's base side before its quote side).
  */
 import type { Decision, MarketOutcome } from "./aggregate";
 import type { MarketSummary } from "../sources/types";
@@ -19,44 +21,40 @@ import type { MarketSummary } from "../sources/types";
 /** D1 keeps at most 2 MB per value; a source whose document would be larger is described as omitted. */
 export const BREAKDOWN_MAX_CHARS = 1_900_000;
 
-export type PriceEntry = [
-  seq: number,
-  exchange: string,
-  last: number | null,
-  volume: number | null,
-  volumeQuote: number | null,
-  derived: 0 | 1,
-  decision: Decision,
-  deviation: number | null,
-];
-export type VolumeEntry = [
+export type Entry = [
   seq: number,
   exchange: string,
   pair: string,
-  side: 0 | 1,
+  base: string,
+  quote: string,
   last: number | null,
   volume: number | null,
   volumeQuote: number | null,
   derived: 0 | 1,
-  decision: Decision,
+  price: Decision,
+  /** The pair's median, when the outlier rule applied. */
+  median: number | null,
+  deviation: number | null,
+  baseSide: Decision,
+  quoteSide: Decision,
 ];
 
 export interface SourceBreakdown {
   source: string;
-  /** The JSON document described above, or `{"tolerance": t, "omitted": true}` when too large. */
+  /** The document, or `{"tolerance": t, "omitted": true}` when too large. */
   data: string;
-  /** The source's document was too large: `data` only says so. */
   omitted?: true;
 }
 
-interface Document {
-  tolerance: number;
-  price: Record<string, [number | null, PriceEntry[]]>;
-  volume: Record<string, VolumeEntry[]>;
-}
+/** JSON has no NaN or Infinity (JSON.stringify would write null anyway: explicit here). */
+const finite = (value: number | undefined): number | null => (value !== undefined && Number.isFinite(value) ? value : null);
 
-/** JSON has no NaN or Infinity: such values (never used) are written as null. */
-const raw = (value: number | undefined): number | null => (value !== undefined && Number.isFinite(value) ? value : null);
+/** A JSON object of symbol -> places, written directly: JSON.stringify of an object with thousands of keys is slow. */
+function indexText(index: Map<string, number[]>): string {
+  const members: string[] = [];
+  for (const [key, places] of index) members.push(`${JSON.stringify(key)}:[${places.join(",")}]`);
+  return `{${members.join(",")}}`;
+}
 
 export function breakdownsBySource(
   outcomes: readonly MarketOutcome[],
@@ -64,34 +62,50 @@ export function breakdownsBySource(
   sourceOf: (market: MarketSummary) => string | undefined,
   tolerance: number,
 ): SourceBreakdown[] {
-  const documents = new Map<string, Document>();
+  const documents = new Map<string, { markets: Entry[]; price: Map<string, number[]>; volume: Map<string, number[]> }>();
+  const place = (index: Map<string, number[]>, key: string, i: number) => {
+    const list = index.get(key);
+    if (list) list.push(i);
+    else index.set(key, [i]);
+  };
   outcomes.forEach(({ market, price, deviation, base, quote }, seq) => {
     const source = sourceOf(market);
     if (source === undefined) return;
     let document = documents.get(source);
-    if (!document) {
-      // Objects without a prototype: a symbol such as "constructor" is just a key.
-      document = { tolerance, price: Object.create(null), volume: Object.create(null) };
-      documents.set(source, document);
-    }
-    const values = [raw(market.last), raw(market.volume), raw(market.volumeQuote), market.volumeQuoteDerived ? 1 : 0] as const;
-    const pair = (document.price[market.pair] ??= [medians.get(market.pair) ?? null, []]);
-    pair[1].push([seq, market.exchange, ...values, price, deviation]);
-    (document.volume[market.base] ??= []).push([seq, market.exchange, market.pair, 0, ...values, base]);
-    (document.volume[market.quote] ??= []).push([seq, market.exchange, market.pair, 1, ...values, quote]);
+    if (!document) documents.set(source, (document = { markets: [], price: new Map(), volume: new Map() }));
+    const i = document.markets.length;
+    place(document.price, market.pair, i);
+    place(document.volume, market.base, i);
+    if (market.quote !== market.base) place(document.volume, market.quote, i);
+    document.markets.push([
+      seq,
+      market.exchange,
+      market.pair,
+      market.base,
+      market.quote,
+      finite(market.last),
+      finite(market.volume),
+      finite(market.volumeQuote),
+      market.volumeQuoteDerived ? 1 : 0,
+      price,
+      medians.get(market.pair) ?? null,
+      deviation,
+      base,
+      quote,
+    ]);
   });
-  return [...documents].map(([source, document]) => {
-    const data = JSON.stringify(document);
+  return [...documents].map(([source, { markets, price, volume }]) => {
+    const data = `{"tolerance":${JSON.stringify(tolerance)},"markets":${JSON.stringify(markets)},"index":{"price":${indexText(price)},"volume":${indexText(volume)}}}`;
     if (data.length <= BREAKDOWN_MAX_CHARS) return { source, data };
     return { source, data: JSON.stringify({ tolerance, omitted: true }), omitted: true as const };
   });
 }
 
-/** One source's entries for one metric, as the storage returns them. */
-export interface StoredEntries {
+/** A market of one metric, as the storage picked it out of a source's document. */
+export interface StoredEntry {
   source: string;
-  /** JSON text of the metric's entries in the source's document, or null. */
-  entries: string | null;
+  /** JSON text of its Entry. */
+  entry: string;
 }
 
 export interface PriceMarket {
@@ -114,18 +128,14 @@ export interface VolumeMarket extends Omit<PriceMarket, "deviation"> {
 
 const reasonOf = (decision: Decision) => (decision === "included" ? null : decision);
 
+function inOrder(rows: readonly StoredEntry[]): [string, Entry][] {
+  return rows.map((row): [string, Entry] => [row.source, JSON.parse(row.entry) as Entry]).sort((a, b) => a[1][0] - b[1][0]);
+}
+
 /** A pair's markets across sources, in aggregation order, and its median. */
-export function priceMarkets(rows: readonly StoredEntries[]): { median: number | null; markets: PriceMarket[] } {
-  let median: number | null = null;
-  const entries: [string, PriceEntry][] = [];
-  for (const row of rows) {
-    if (row.entries === null) continue;
-    const [pairMedian, list] = JSON.parse(row.entries) as [number | null, PriceEntry[]];
-    median ??= pairMedian;
-    for (const entry of list) entries.push([row.source, entry]);
-  }
-  entries.sort((a, b) => a[1][0] - b[1][0]);
-  const markets = entries.map(([source, [, exchange, last, volume, volumeQuote, derived, decision, deviation]]) => ({
+export function priceMarkets(rows: readonly StoredEntry[]): { median: number | null; markets: PriceMarket[] } {
+  const entries = inOrder(rows);
+  const markets = entries.map(([source, [, exchange, , , , last, volume, volumeQuote, derived, decision, , deviation]]) => ({
     exchange,
     source,
     last,
@@ -136,28 +146,20 @@ export function priceMarkets(rows: readonly StoredEntries[]): { median: number |
     reason: reasonOf(decision),
     deviation,
   }));
-  return { median, markets };
+  return { median: entries[0]?.[1][10] ?? null, markets };
 }
 
 /** An asset's markets across sources, in aggregation order (a market's base side before its quote side). */
-export function volumeMarkets(rows: readonly StoredEntries[]): VolumeMarket[] {
-  const entries: [string, VolumeEntry][] = [];
-  for (const row of rows) {
-    if (row.entries === null) continue;
-    for (const entry of JSON.parse(row.entries) as VolumeEntry[]) entries.push([row.source, entry]);
+export function volumeMarkets(rows: readonly StoredEntry[], asset: string): VolumeMarket[] {
+  const markets: VolumeMarket[] = [];
+  for (const [source, [, exchange, pair, base, quote, last, volume, volumeQuote, derived, , , , baseSide, quoteSide]] of inOrder(rows)) {
+    const common = { exchange, source, pair, last, base_volume: volume, quote_volume: volumeQuote, quote_volume_derived: derived === 1 };
+    if (base === asset) {
+      markets.push({ ...common, side: "base", amount: baseSide === "included" ? volume : null, included: baseSide === "included", reason: reasonOf(baseSide) });
+    }
+    if (quote === asset) {
+      markets.push({ ...common, side: "quote", amount: quoteSide === "included" ? volumeQuote : null, included: quoteSide === "included", reason: reasonOf(quoteSide) });
+    }
   }
-  entries.sort((a, b) => a[1][0] - b[1][0] || a[1][3] - b[1][3]);
-  return entries.map(([source, [, exchange, pair, side, last, volume, volumeQuote, derived, decision]]) => ({
-    exchange,
-    source,
-    pair,
-    side: side === 0 ? "base" : "quote",
-    last,
-    base_volume: volume,
-    quote_volume: volumeQuote,
-    quote_volume_derived: derived === 1,
-    amount: decision === "included" ? (side === 0 ? volume : volumeQuote) : null,
-    included: decision === "included",
-    reason: reasonOf(decision),
-  }));
+  return markets;
 }

@@ -3,7 +3,7 @@
  * row per source, written in the tick's batch (insertTick), read by
  * GET .../markets one metric at a time.
  */
-import type { SourceBreakdown } from "../ingest/breakdown";
+import type { SourceBreakdown, StoredEntry } from "../ingest/breakdown";
 import type { Reader } from "./queries";
 
 /**
@@ -23,26 +23,39 @@ export function breakdownStatements(db: D1Database, ts: number, breakdowns: read
   );
 }
 
-export interface BreakdownRow {
-  source: string;
-  tolerance: number;
-  /** The metric's entries in this source's document (JSON text), or null when the source had none. */
-  entries: string | null;
-  /** The source's document was too large to store. */
-  omitted: boolean;
+export interface BreakdownRows {
+  /** The tolerance of the tick's outlier rule, or null when no source of that tick is described. */
+  tolerance: number | null;
+  /** The metric's markets, one per market (in no particular order). */
+  entries: StoredEntry[];
+  /** Sources of the tick whose document was too large to store. */
+  omitted: string[];
+  /** Sources of the tick with a document. */
+  sources: number;
 }
 
 /**
- * Each source's entries for one metric at tick `ts`: SQLite extracts them, so
- * only they leave the database. Symbols never hold a double quote (src/lib/symbol.ts).
+ * The markets of one metric at tick `ts`, picked out of every source's
+ * document in SQL through its index (only they leave the database, and only
+ * they count as rows read): a pair's markets, or those where an asset is base
+ * or quote. Every source of the tick gives at least one row (LEFT JOIN), so
+ * its tolerance and omission are known. Symbols never hold a double quote
+ * (src/lib/symbol.ts).
  */
-export async function metricBreakdown(db: Reader, ts: number, metricType: string, symbol: string): Promise<BreakdownRow[]> {
+export async function metricBreakdown(db: Reader, ts: number, metricType: string, symbol: string): Promise<BreakdownRows> {
   const { results } = await db
     .prepare(
-      `SELECT source, data ->> '$.tolerance' AS tolerance, data -> ?2 AS entries, coalesce(data ->> '$.omitted', 0) AS omitted
-       FROM market_breakdowns WHERE tick = ?1 ORDER BY source`,
+      `SELECT b.source, b.data ->> '$.tolerance' AS tolerance, coalesce(b.data ->> '$.omitted', 0) AS omitted,
+              b.data -> ('$.markets[' || i.value || ']') AS entry
+       FROM market_breakdowns b LEFT JOIN json_each(b.data, ?2) i
+       WHERE b.tick = ?1`,
     )
-    .bind(ts, `$.${metricType}."${symbol}"`)
-    .all<{ source: string; tolerance: number; entries: string | null; omitted: number }>();
-  return results.map((row) => ({ ...row, omitted: row.omitted === 1 }));
+    .bind(ts, `$.index.${metricType}."${symbol}"`)
+    .all<{ source: string; tolerance: number; omitted: number; entry: string | null }>();
+  return {
+    tolerance: results[0]?.tolerance ?? null,
+    entries: results.flatMap((row) => (row.entry === null ? [] : [{ source: row.source, entry: row.entry }])),
+    omitted: [...new Set(results.filter((row) => row.omitted === 1).map((row) => row.source))],
+    sources: new Set(results.map((row) => row.source)).size,
+  };
 }

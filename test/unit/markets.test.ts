@@ -237,7 +237,10 @@ describe("cost", () => {
   it("the breakdown adds one row written per source to a tick, whatever the number of markets", async () => {
     const points = [{ metric_type: "price" as const, symbol: "btcusd", value: 1 }];
     const document = (markets: number) =>
-      JSON.stringify({ tolerance: 0.1, price: { btcusd: [null, Array.from({ length: markets }, (_, i) => [i, "x", 1, 1, 1, 0, "included", null])] }, volume: {} });
+      JSON.stringify({
+        tolerance: 0.1,
+        markets: Array.from({ length: markets }, (_, i) => [i, "x", "btcusd", "btc", "usd", 1, 1, 1, 0, "included", null, null, "included", "included"]),
+      });
     await insertTick(env.DB, { ts: T0, storedAt: T0, markets: 1, points });
     const without = await insertTick(env.DB, { ts: T0 + MINUTE, storedAt: T0, markets: 1, points });
     const sources = ["a", "b", "c", "d", "e", "f", "g"];
@@ -258,9 +261,12 @@ describe("cost", () => {
     const latest = await latestPoint(reader, "volume", "usdt", windowEndingAt(T0 + 30_000));
     const pointRows = rowsRead();
     reset();
-    const rows = await metricBreakdown(reader, latest!.ts, "volume", "usdt");
-    expect(rows).toHaveLength(7);
-    expect(rowsRead()).toBe(7);
+    const breakdown = await metricBreakdown(reader, latest!.ts, "volume", "usdt");
+    expect(breakdown.sources).toBe(7);
+    // OKX 2, KuCoin 3, Bitfinex 2, Binance 1 (base or quote USDT), Kraken's USDT/USD.
+    expect(breakdown.entries).toHaveLength(9);
+    // One row per source, plus one per market picked through the documents' index (json_each rows count).
+    expect(rowsRead()).toBe(7 + 9);
     expect(pointRows).toBeLessThanOrEqual(3);
   });
 });
