@@ -5,7 +5,7 @@
  * listen, answering or hanging the ticker's /__scheduled requests. Ticks come
  * every second here (TICK_INTERVAL_SECONDS) so nothing waits for a real minute.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -244,5 +244,14 @@ describe("npm start's exit status", () => {
     expect(await run.exited).toEqual({ code: 2, signal: null });
     expect(run.output()).toContain("TICK_TIMEOUT_SECONDS (60) must be below the tick interval (60 s)");
     expect(run.calls()).toEqual([]);
+  });
+});
+
+describe("local secrets", () => {
+  it("live in git-ignored files (.dev.vars, .env): only the example is tracked", () => {
+    const root = fileURLToPath(new URL("../../", import.meta.url));
+    const ignored = (path: string) => spawnSync("git", ["check-ignore", "--quiet", "--no-index", path], { cwd: root }).status === 0;
+    for (const path of [".dev.vars", ".dev.vars.production", ".env", ".env.local"]) expect(ignored(path), path).toBe(true);
+    expect(ignored(".dev.vars.example")).toBe(false);
   });
 });
