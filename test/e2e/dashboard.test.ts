@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "./browser";
-import { startCryptowatch, startTracker, type LocalServer, type Tracker } from "./harness";
+import { startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 const MINUTE = 60_000;
@@ -303,8 +303,104 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("bounds ?poll= to 1-300 s (default 15 s for none, 0, negative or not a number)", async () => {
+    for (const [poll, seconds] of [
+      [null, 15],
+      ["30", 30],
+      ["1e10", 300], // unbounded, 1e13 ms overflows setTimeout's 32-bit delay: a poll every millisecond
+      ["Infinity", 300],
+      ["0.2", 1],
+      ["0", 15],
+      ["-5", 15],
+      ["abc", 15],
+    ] as const) {
+      const page = await browser.newPage();
+      page.on("pageerror", (err) => pageErrors.push(`?poll=${poll}: ${err.message}`));
+      // Record the delay the dashboard asks for its next poll of /.
+      await page.addInitScript(() => {
+        const original = window.setTimeout;
+        (window as any).pollDelays = [];
+        window.setTimeout = ((handler: TimerHandler, ms?: number, ...rest: unknown[]) => {
+          if (typeof handler === "function" && handler.name === "poll") (window as any).pollDelays.push(ms);
+          return original(handler, ms, ...rest);
+        }) as typeof window.setTimeout;
+      });
+      await page.goto(`${tracker.url}/${poll === null ? "" : `?poll=${poll}`}#/price/btcusd`);
+      await page.waitForFunction(() => (window as any).pollDelays.length > 0);
+      expect(await page.evaluate(() => (window as any).pollDelays[0]), `?poll=${poll}`).toBe(seconds * 1000);
+      await page.close();
+    }
+  });
+
+  it("keeps refreshing when the hash holds a malformed % escape", async () => {
+    await awayFromMinuteBoundary();
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on("pageerror", (err) => pageErrors.push(`malformed hash: ${err.message}`));
+    const polls = () => page.waitForRequest((request) => request.url() === `${tracker.url}/`);
+    await page.goto(`${tracker.url}/?poll=1#/price/%E0%A4%A`);
+    await page.waitForSelector("body[data-ready=true]");
+    // Read as nothing chosen: the most volatile metric is shown, with a valid link.
+    const ranking = (await tracker.get("/metric_types/price/ranking")).body.ranking as { symbol: string }[];
+    await page.waitForFunction((hash) => location.hash === hash, `#/price/${ranking[0]!.symbol}`);
+    expect(await page.evaluate(() => (window as any).trackerDashboard.chart?.series[1].label)).toBe(`price ${ranking[0]!.symbol}`);
+    await polls();
+    await polls();
+
+    // The same when the hash changes to one later.
+    await page.evaluate(() => (location.hash = "#/%ZZ/%"));
+    await polls();
+    await polls();
+    expect(await page.textContent("#status")).toMatch(/^Last tick /);
+    expect(await page.textContent("#selected")).not.toBe("");
+    await page.close();
+  });
+
   it("raised no uncaught error on any page", () => {
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe("a newcomer offline: every source fails", () => {
+  let upstream: LocalServer;
+  let tracker: Tracker;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    // Cryptowatch answering 503 to everything: the tick reads no source and stores nothing.
+    upstream = await startServer(() => ({ status: 503, body: { error: "Service Unavailable" } }));
+    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await tracker?.stop();
+    await upstream?.close();
+  });
+
+  it("says no source answered and points at npm run seed, instead of waiting for the first tick", async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${tracker.url}/?poll=1`);
+    await page.waitForSelector("body[data-ready=true]");
+    expect(await page.textContent("#status")).toContain("Waiting for the first tick");
+
+    await tracker.tick();
+    // What the API says: no tick stored, and the one source read failed.
+    const status = (await tracker.get("/")).body;
+    expect(status.last_tick).toBeNull();
+    const sources = (await tracker.get("/sources")).body.sources as { source: string; status: string; tick: string }[];
+    expect(sources.map((s) => [s.source, s.status])).toEqual([["cryptowatch", "error"]]);
+
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("No source answered"), null, { timeout: 30_000 });
+    const tick = sources[0]!.tick;
+    expect(await page.textContent("#status")).toBe(`No source answered the latest tick (${tick.slice(0, 10)} ${tick.slice(11, 16)} UTC): no data yet`);
+    expect(await page.textContent("#selected")).toBe("No data yet");
+    expect(await page.textContent("#selected-meta")).toContain("npm run seed");
+    expect(await page.textContent("#sources-table tbody tr .state")).toMatch(/^error: /);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });
 
