@@ -159,7 +159,7 @@ async function tick() {
   try {
     const response = await fetch(scheduledUrl, { signal: AbortSignal.timeout(tickTimeoutMs) });
     const body = await response.text();
-    if (!response.ok) warn(`tick ${clock(started)} failed: HTTP ${response.status} ${body.slice(0, 200)}`);
+    if (!response.ok) warn(`tick ${clock(started)} failed: HTTP ${response.status} ${body.replace(/\s+/g, " ").slice(0, 200)}`);
   } catch (err) {
     warn(`tick ${clock(started)} failed: ${reason(err)}; the next tick is at ${clock(nextTickAt())}`);
   }
