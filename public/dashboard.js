@@ -5,8 +5,13 @@
 (() => {
   const $ = (selector) => document.querySelector(selector);
   const params = new URLSearchParams(location.search);
-  // How often to ask / whether a tick landed; ?poll=<seconds> overrides.
-  const POLL_MS = Math.max(1, Number(params.get("poll")) || 15) * 1000;
+  // How often to ask / whether a tick landed: ?poll=<seconds>, 1 to 300 (outside
+  // that range, the nearest bound), default 15. Unbounded, ?poll=1e10 would
+  // overflow setTimeout's 32-bit delay and poll without pause.
+  const POLL = { min: 1, max: 300, default: 15 };
+  const pollSeconds = Number(params.get("poll") || NaN);
+  const POLL_MS =
+    (Number.isNaN(pollSeconds) || pollSeconds <= 0 ? POLL.default : Math.min(POLL.max, Math.max(POLL.min, pollSeconds))) * 1000;
 
   const state = {
     types: [],
@@ -19,6 +24,7 @@
     sort: { key: "rank", dir: 1 },
     query: "",
     lastTick: undefined,
+    sources: null, // /sources rows, or null where the Worker has no /sources
   };
   let chart = null;
 
@@ -61,8 +67,17 @@
 
   // --- routing: #/<type>/<symbol> ---------------------------------------------
 
+  /** A hand-typed hash may hold a malformed escape (`#/price/%E0%A4%A`): read it as nothing chosen. */
+  function decode(part) {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return "";
+    }
+  }
+
   function readHash() {
-    const [type, symbol] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+    const [type, symbol] = location.hash.replace(/^#\/?/, "").split("/").map(decode);
     return { type: type || null, symbol: symbol ? symbol.toLowerCase() : null };
   }
 
@@ -140,6 +155,7 @@
     ]) {
       const { status, body } = await api(path).catch(() => ({ status: 0, body: null }));
       const rows = status === 200 ? (Array.isArray(body?.[key]) ? body[key] : Object.values(body ?? {}).find(Array.isArray)) : null;
+      if (key === "sources") state.sources = rows;
       $(panel).hidden = !rows;
       if (rows) $(target).replaceChildren(key === "sources" ? sourcesTable(rows) : alertsTable(rows.slice(0, limit)));
     }
@@ -151,16 +167,32 @@
     await loadExtras();
   }
 
+  /**
+   * Ask / whether a tick landed, and reload what changed; the first call loads
+   * everything. Whatever happens, the next poll is scheduled: the page never
+   * stops refreshing.
+   */
   async function poll() {
     try {
       const status = await must("/");
-      const changed = state.lastTick !== undefined && status.last_tick !== state.lastTick;
-      state.lastTick = status.last_tick;
       renderStatus(status);
-      if (changed) await refresh();
+      if (state.types.length === 0) {
+        const types = await must("/metric_types");
+        state.types = types.metric_types.map((type) => type.metric_type);
+      }
+      if (state.lastTick === undefined || status.last_tick !== state.lastTick) {
+        await refresh();
+      } else if (!status.last_tick) {
+        // Before the first stored tick, follow the sources: is it coming, or does every source fail?
+        await loadExtras();
+      }
+      // Only once its data is shown: a refresh that failed is tried again at the next poll.
+      state.lastTick = status.last_tick;
+      renderStatus(status); // again: the sources may have changed what it says
+      if (!state.history) renderMetric(); // so may the empty state
+      document.body.dataset.ready = "true";
     } catch (err) {
-      $("#status").textContent = `Cannot reach the tracker: ${err.message}`;
-      $("#status").classList.add("stale");
+      showError(err);
     } finally {
       setTimeout(poll, POLL_MS);
     }
@@ -168,10 +200,20 @@
 
   // --- rendering ----------------------------------------------------------------
 
+  /** The latest tick read sources and none answered (from /sources): its time, else null. */
+  function noSourceAnswered() {
+    const rows = state.sources ?? [];
+    return rows.length > 0 && rows.every((row) => row.status === "error") ? rows[0].tick : null;
+  }
+
   function renderStatus(status) {
     const el = $("#status");
     if (!status.last_tick) {
-      el.textContent = "Waiting for the first tick (at the start of the next minute)…";
+      const failedTick = noSourceAnswered();
+      el.textContent = failedTick
+        ? `No source answered the latest tick (${formatTime(Date.parse(failedTick))}): no data yet`
+        : "Waiting for the first tick (at the start of the next minute)…";
+      el.classList.toggle("stale", Boolean(failedTick));
       return;
     }
     const age = status.last_tick_age_seconds;
@@ -264,9 +306,19 @@
     const title = $("#selected");
     if (!current) {
       title.replaceChildren(state.latest.length ? "Choose a metric" : "No data yet");
-      $("#selected-meta").textContent = state.latest.length
-        ? ""
-        : "The tracker stores its first points at the next tick (every minute).";
+      $("#selected-meta").replaceChildren(
+        state.latest.length
+          ? ""
+          : noSourceAnswered()
+            ? element(
+                "span",
+                { id: "no-source" },
+                "No exchange could be read at the latest tick (see Sources). Without network access, ",
+                element("code", {}, "npm run seed"),
+                " fills the local database with a day of synthetic history to look at.",
+              )
+            : "The tracker stores its first points at the next tick (every minute).",
+      );
       $("#chart-caption").textContent = "";
       $("#markets-block").hidden = true;
       drawChart(null);
@@ -525,21 +577,12 @@
   }).observe($("#chart"));
 
   function showError(err) {
-    $("#status").textContent = `Error: ${err.message}`;
+    $("#status").textContent = `Cannot reach the tracker: ${err.message}`;
     $("#status").classList.add("stale");
   }
 
   // For tests and the curious: the live state and the chart.
   window.trackerDashboard = { state, chart: null, refresh };
 
-  (async () => {
-    const [status, types] = await Promise.all([must("/"), must("/metric_types")]);
-    state.types = types.metric_types.map((type) => type.metric_type);
-    state.lastTick = status.last_tick;
-    renderStatus(status);
-    await route();
-    await loadExtras();
-    document.body.dataset.ready = "true";
-    setTimeout(poll, POLL_MS);
-  })().catch(showError);
+  poll();
 })();

@@ -1,8 +1,23 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cryptowatchFixture, startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
 
 const SECRET = "e2e-webhook-secret";
+
+/** The command lines of running processes (Linux /proc) that contain `text`. */
+function commandLinesContaining(text: string): string[] {
+  return readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => {
+      try {
+        return [readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ")];
+      } catch {
+        return []; // ended meanwhile
+      }
+    })
+    .filter((line) => line.includes(text));
+}
 
 async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -33,9 +48,9 @@ describe("alerts through npm start: a jump reaches a local webhook receiver", ()
         CRYPTOWATCH_API_URL: upstream.url,
         // One point of history is enough here; the rule itself is covered by the unit tests.
         ALERT_MIN_POINTS: "1",
-        ALERT_WEBHOOK_URL: `${receiver.url}/hook`,
-        ALERT_WEBHOOK_SECRET: SECRET,
       },
+      // In a .dev.vars file, as the README tells users: never on a command line.
+      secrets: { ALERT_WEBHOOK_URL: `${receiver.url}/hook`, ALERT_WEBHOOK_SECRET: SECRET },
     });
   });
 
@@ -57,10 +72,9 @@ describe("alerts through npm start: a jump reaches a local webhook receiver", ()
     const second = Date.parse((await tracker.get("/")).body.last_tick);
     expect(second).toBeGreaterThan(first);
 
-    const hook = await waitFor("the webhook POST", () => receiver.requests.find((r) => r.path === "/hook"), 30_000);
-    const latencyMs = Date.now() - ticked;
-    console.log(`alert reached the webhook ${latencyMs} ms after the tick`);
-    expect(latencyMs).toBeLessThan(30_000);
+    const hook = await waitFor("the webhook POST", () => receiver.requests.find((r) => r.path === "/hook"), 60_000);
+    // A figure for the curious, not an assertion: the machine's speed is not under test.
+    console.log(`alert reached the webhook ${Date.now() - ticked} ms after the tick`);
 
     // Verify as a receiver would: HMAC-SHA256 of the raw body under the shared secret.
     const expected = Buffer.from(`sha256=${createHmac("sha256", SECRET).update(hook.body).digest("hex")}`);
@@ -83,19 +97,21 @@ describe("alerts through npm start: a jump reaches a local webhook receiver", ()
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(receiver.requests).toHaveLength(1);
 
+    // The consumer records the delivery after the POST: wait for it (the deadline only catches a hang).
     let alerts: any[] = [];
-    for (let i = 0; i < 25; i++) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
       alerts = (await tracker.get("/alerts")).body.alerts;
-      if (alerts[0]?.delivery.state === "delivered") break;
+      if (alerts[0]?.delivery.state === "delivered" || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ id: body.id, symbol: "btceur", delivery: { state: "delivered", attempts: 1 } });
     expect((await tracker.get("/metric_types/price/metrics/btceur/alerts")).body.alerts).toHaveLength(1);
     expect((await tracker.get("/alerts?metric_type=volume")).body.alerts).toEqual([]);
-    // The secret never reaches the Worker's logs (npm echoes the --var command line before them).
-    const workerLogs = tracker.output().split("Starting local server")[1] ?? "";
-    expect(workerLogs).toContain("alert delivered");
-    expect(workerLogs).not.toContain(SECRET);
-  });
+    // The secret is in no log (npm's banner included) and on no process's command line (ps).
+    expect(tracker.output()).toContain("alert delivered");
+    expect(tracker.output()).not.toContain(SECRET);
+    expect(commandLinesContaining(SECRET)).toEqual([]);
+  }, 300_000); // two real minutes, then waits that only catch a hang
 });

@@ -3,7 +3,7 @@
  * wrangler dev) against local HTTP servers playing the upstreams.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -76,17 +76,23 @@ export interface Tracker {
 }
 
 /**
- * `npm start -- --port P --persist-to <tmp> --var K:V ...` with AUTO_TICK=0,
- * in its own process group so that stop() ends wrangler and workerd too.
+ * `npm start -- --port P --persist-to <tmp> --env-file <tmp>/.dev.vars --var K:V ...`
+ * with AUTO_TICK=0, in its own process group so that stop() ends wrangler and
+ * workerd too. Secrets go in that .dev.vars file, never on a command line
+ * (where ps and npm's banner show them); it also keeps the developer's own
+ * .dev.vars out of the tests.
  */
 export async function startTracker(
-  options: { vars?: Record<string, string>; env?: Record<string, string>; persistTo?: string } = {},
+  options: { vars?: Record<string, string>; secrets?: Record<string, string>; env?: Record<string, string>; persistTo?: string } = {},
 ): Promise<Tracker> {
   const port = await freePort();
   // A caller-provided state directory (e.g. seeded beforehand) is the caller's to remove.
   const state = options.persistTo ?? mkdtempSync(join(tmpdir(), "tracker-e2e-"));
+  const devVars = join(state, ".dev.vars");
+  writeFileSync(devVars, Object.entries(options.secrets ?? {}).map(([key, value]) => `${key}=${JSON.stringify(value)}\n`).join(""), { mode: 0o600 });
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
-  const child: ChildProcess = spawn("npm", ["start", "--", "--port", String(port), "--persist-to", state, ...vars], {
+  const args = ["--port", String(port), "--persist-to", state, "--env-file", devVars, ...vars];
+  const child: ChildProcess = spawn("npm", ["start", "--", ...args], {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, AUTO_TICK: "0", ...options.env },
