@@ -202,7 +202,6 @@ describe("the dashboard in Chromium", () => {
   });
 
   it("shows the chosen metric's 24 h change, as GET .../{symbol} computes it, coloured by direction", async () => {
-    await awayFromMinuteBoundary();
     const { page } = await open("/#/price/btcusd");
     const { change_24h } = (await tracker.get("/metric_types/price/metrics/btcusd")).body;
     expect(typeof change_24h).toBe("number");
