@@ -6,9 +6,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
-import { metricBreakdown } from "../../src/storage/breakdowns";
-import { latestPoint } from "../../src/storage/queries";
-import { insertTick } from "../../src/storage/ticks";
+import { breakdownStatements, metricBreakdown } from "../../src/storage/breakdowns";
+import { history, latestPoint } from "../../src/storage/queries";
 import { windowEndingAt } from "../../src/storage/window";
 import { ALL_EXCHANGES, fakeExchanges } from "./exchanges";
 import { fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, summariesBody, T0 } from "./helpers";
@@ -31,13 +30,9 @@ interface Market {
   included: boolean;
 }
 
+/** The value stored for a metric at minute `ts`, read through the storage's own history query. */
 async function storedValue(type: string, symbol: string, ts: number): Promise<number | undefined> {
-  const row = await env.DB.prepare(
-    "SELECT p.value FROM points p JOIN metrics m ON m.id = p.metric_id WHERE m.metric_type = ?1 AND m.symbol = ?2 AND p.ts = ?3",
-  )
-    .bind(type, symbol, ts)
-    .first<{ value: number }>();
-  return row?.value;
+  return (await history(env.DB, type, symbol, { since: ts - 1, until: ts })).find((point) => point.ts === ts)?.value;
 }
 
 describe("the markets behind a price", () => {
@@ -234,24 +229,21 @@ describe("the breakdown describes stored data only", () => {
 });
 
 describe("cost", () => {
-  it("the breakdown adds one row written per source to a tick, whatever the number of markets", async () => {
-    const points = [{ metric_type: "price" as const, symbol: "btcusd", value: 1 }];
+  it("the breakdown is one row written per source, whatever the number of markets (the tick's batch carries these statements)", async () => {
     const document = (markets: number) =>
       JSON.stringify({
         tolerance: 0.1,
         markets: Array.from({ length: markets }, (_, i) => [i, "x", "btcusd", "btc", "usd", 1, 1, 1, 0, "included", null, null, "included", "included"]),
+        index: { price: { btcusd: Array.from({ length: markets }, (_, i) => i) }, volume: {} },
       });
-    await insertTick(env.DB, { ts: T0, storedAt: T0, markets: 1, points });
-    const without = await insertTick(env.DB, { ts: T0 + MINUTE, storedAt: T0, markets: 1, points });
     const sources = ["a", "b", "c", "d", "e", "f", "g"];
-    const first = await insertTick(env.DB, {
-      ts: T0 + 2 * MINUTE, storedAt: T0, markets: 1, points, breakdowns: sources.map((source) => ({ source, data: document(10) })),
-    });
-    const steady = await insertTick(env.DB, {
-      ts: T0 + 3 * MINUTE, storedAt: T0, markets: 1, points, breakdowns: sources.map((source) => ({ source, data: document(5000) })),
-    });
-    expect(first.rowsWritten - without.rowsWritten).toBe(7);
-    expect(steady.rowsWritten - without.rowsWritten).toBe(7);
+    const write = async (ts: number, markets: number) => {
+      const results = await env.DB.batch(breakdownStatements(env.DB, ts, sources.map((source) => ({ source, data: document(markets) }))));
+      return results.reduce((sum, result) => sum + result.meta.rows_written, 0);
+    };
+    expect(await write(T0, 10)).toBe(7); // first: inserted
+    expect(await write(T0 + MINUTE, 5000)).toBe(7); // then replaced
+    expect(await write(T0, 10)).toBe(0); // a late tick writes nothing
   });
 
   it("GET .../markets reads the metric's latest point and one row per source", async () => {
