@@ -375,7 +375,9 @@
     const included = answer.markets.filter((market) => market.included).length;
     $("#markets-meta").textContent =
       answer.markets.length === 0
-        ? `No point in the latest tick: the latest value is from ${formatTime(Date.parse(answer.time))}.`
+        ? answer.complete
+          ? `No point in the latest tick: the latest value is from ${formatTime(Date.parse(answer.time))}.`
+          : "No breakdown was kept for this tick (stored before the tracker kept them, or too large)."
         : `${included} of ${answer.markets.length} ${price ? "markets in the mean" : "market sides in the sum"} at ${formatTime(Date.parse(answer.time))}` +
           (price && answer.median !== null ? ` · median ${formatValue(answer.median)}, tolerance ±${percent.format(answer.tolerance)}` : "") +
           (answer.complete ? "" : " · incomplete: a source's breakdown was too large to keep");
