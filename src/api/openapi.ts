@@ -35,7 +35,41 @@ const fresh = (description: string, schema: object, example: unknown) => ({
 });
 
 const T = "2026-11-29T17:04:00.000Z";
+const HEALTH_EXAMPLE = {
+  status: "ok",
+  reason: null,
+  last_tick: T,
+  last_tick_age_seconds: 12,
+  sums_lag_seconds: 0,
+  purge_lag_seconds: 0,
+};
 const metricTypeNames = METRIC_TYPES.map((type) => type.metric_type);
+
+/** What /health and / report about the tracker itself. */
+const HEALTH_PROPERTIES = {
+  status: {
+    description: "degraded: the last tick is older than 5 minutes, or maintenance is more than 30 minutes behind it",
+    enum: ["ok", "degraded"],
+  },
+  reason: { description: "Why degraded (null when ok)", type: ["string", "null"] },
+  last_tick: { description: "The latest stored tick; null before the first", oneOf: [ref("Time"), { type: "null" }] },
+  last_tick_age_seconds: {
+    description: "Seconds since that tick was stored",
+    type: ["integer", "null"],
+    minimum: 0,
+  },
+  sums_lag_seconds: {
+    description: "How far the rank sums are behind the last tick (0 in steady state); null before the first tick",
+    type: ["integer", "null"],
+    minimum: 0,
+  },
+  purge_lag_seconds: {
+    description: "How far the purge of values older than 24 h is behind the last tick (0 in steady state); null before the first tick",
+    type: ["integer", "null"],
+    minimum: 0,
+  },
+};
+const HEALTH_FIELDS = Object.keys(HEALTH_PROPERTIES);
 
 /** Responses of every operation besides its 200. */
 const common = { "304": response("NotModified"), "503": response("Unavailable") };
@@ -106,7 +140,7 @@ export const openApiDocument = {
               Vary: { description: "The answer depends on Accept", required: true, schema: { type: "string", pattern: "Accept" } },
             },
             content: {
-              ...json(ref("Status"), { status: "ok", last_tick: T, last_tick_age_seconds: 12, metric_types: metricTypeNames, sources: "6/7 ok" }),
+              ...json(ref("Status"), { ...HEALTH_EXAMPLE, metric_types: metricTypeNames, sources: "6/7 ok" }),
               "text/html": { schema: { type: "string" } },
             },
           },
@@ -118,8 +152,32 @@ export const openApiDocument = {
       get: {
         tags: ["status"],
         operationId: "health",
-        summary: "Liveness: always JSON",
-        responses: { "200": cached("Up", ref("Health"), { status: "ok" }), ...common },
+        summary: "Liveness and health: always JSON; with ?strict=1 a degraded tracker answers 503",
+        description:
+          "200 while the Worker and D1 answer, with status \"degraded\" and a reason when the last tick was stored more than 5 minutes ago or the rank sums or the purge are more than 30 minutes behind it.",
+        parameters: [
+          {
+            name: "strict",
+            in: "query",
+            required: false,
+            description: "1: answer 503 (with the same body) when degraded, for monitors that look only at status codes",
+            schema: { type: "string" },
+          },
+        ],
+        responses: {
+          "200": cached("Up", ref("Health"), HEALTH_EXAMPLE),
+          ...common,
+          "503": {
+            description: "Degraded (with ?strict=1), or the database is temporarily unavailable",
+            headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+            content: json({ oneOf: [ref("Health"), ref("Error")] }, {
+              ...HEALTH_EXAMPLE,
+              status: "degraded",
+              reason: "the last tick was stored 1260 s ago (limit 300 s)",
+              last_tick_age_seconds: 1260,
+            }),
+          },
+        },
       },
     },
     "/sources": {
@@ -421,15 +479,9 @@ export const openApiDocument = {
       Status: {
         type: "object",
         additionalProperties: false,
-        required: ["status", "last_tick", "last_tick_age_seconds", "metric_types", "sources"],
+        required: [...HEALTH_FIELDS, "metric_types", "sources"],
         properties: {
-          status: { const: "ok" },
-          last_tick: { description: "The latest stored tick; null before the first", oneOf: [ref("Time"), { type: "null" }] },
-          last_tick_age_seconds: {
-            description: "Seconds since that tick was stored",
-            type: ["integer", "null"],
-            minimum: 0,
-          },
+          ...HEALTH_PROPERTIES,
           metric_types: { type: "array", items: ref("MetricTypeName") },
           sources: {
             description: "Of the sources the latest tick read, how many answered (details: /sources); null before any",
@@ -511,8 +563,8 @@ export const openApiDocument = {
       Health: {
         type: "object",
         additionalProperties: false,
-        required: ["status"],
-        properties: { status: { const: "ok" } },
+        required: HEALTH_FIELDS,
+        properties: HEALTH_PROPERTIES,
       },
       MetricType: {
         type: "object",

@@ -98,7 +98,10 @@ export async function getJson<T = any>(path: string): Promise<{ status: number; 
 export async function resetDatabase(): Promise<void> {
   await env.DB.batch([
     env.DB.prepare("DELETE FROM points"),
+    env.DB.prepare("DELETE FROM frames"),
+    env.DB.prepare("DELETE FROM sums"),
     env.DB.prepare("DELETE FROM metrics"),
+    env.DB.prepare("UPDATE tick_lease SET ts = NULL, expires = 0"),
     env.DB.prepare("DELETE FROM ticks"),
     env.DB.prepare("DELETE FROM source_catalogs"),
     env.DB.prepare("DELETE FROM source_status"),
@@ -106,9 +109,20 @@ export async function resetDatabase(): Promise<void> {
     env.DB.prepare(
       // A new epoch, as a new database would have: answers cached at the edge
       // by an earlier test can never match.
-      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL",
+      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL, purged_until = 0, convert_until = NULL",
     ),
   ]);
+}
+
+/** Every stored value, from the frames (one row per metric type, block and minute). */
+export async function storedValues(where = "true") {
+  const { results } = await env.DB.prepare(
+    `SELECT m.metric_type, m.symbol, f.ts, f.v ->> (m.slot % 64) AS value
+     FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / 64
+     WHERE (f.v ->> (m.slot % 64)) IS NOT NULL AND ${where}
+     ORDER BY m.metric_type, m.symbol, f.ts`,
+  ).all<{ metric_type: string; symbol: string; ts: number; value: number }>();
+  return results;
 }
 
 export async function count(table: string): Promise<number> {

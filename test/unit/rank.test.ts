@@ -51,6 +51,33 @@ class Model {
   }
 }
 
+/**
+ * The invariant of src/storage/ledger.ts, checked from outside: each slot's
+ * sums are those of its stored values in (lo, hi], recomputed here, and e is
+ * the value at lo + 1 minute.
+ */
+export async function expectSumsMatchStoredValues() {
+  const state = (await env.DB.prepare("SELECT lo, hi FROM tracker_state").first<{ lo: number; hi: number }>())!;
+  const { results } = await env.DB.prepare(
+    `SELECT s.metric_type, s.part * 1024 + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
+  ).all<{ metric_type: string; slot: number; t: string }>();
+  for (const row of results) {
+    const [symbol, n, s1, s2, k, , , e] = JSON.parse(row.t) as [string, number, number, number, number, number, number, number | null];
+    const { results: values } = await env.DB.prepare(
+      `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames WHERE metric_type = ?1 AND block = ?2 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL`,
+    )
+      .bind(row.metric_type, Math.floor(row.slot / 64), row.slot % 64)
+      .all<{ ts: number; value: number }>();
+    const inRange = values.filter((v) => v.ts > state.lo && v.ts <= state.hi).map((v) => v.value - k);
+    expect(n, symbol).toBe(inRange.length);
+    const sum1 = inRange.reduce((a, d) => a + d, 0);
+    const sum2 = inRange.reduce((a, d) => a + d * d, 0);
+    expect(Math.abs(s1 - sum1), symbol).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.sqrt(sum2 * n)));
+    expect(Math.abs(s2 - sum2), symbol).toBeLessThanOrEqual(1e-9 * Math.max(sum2, 1e-300));
+    expect(e, symbol).toBe(values.find((v) => v.ts === state.lo + MINUTE)?.value ?? null);
+  }
+}
+
 let model: Model;
 beforeEach(async () => {
   await resetDatabase();
@@ -224,40 +251,26 @@ describe("rank", () => {
       if (ts < T0 + 2 * 60 * MINUTE) points.push({ metric_type: "volume", symbol: "gone", value: next() });
       await tick(ts, points);
     }
+    await expectSumsMatchStoredValues();
     const state = await env.DB.prepare("SELECT lo, hi FROM tracker_state").first<{ lo: number; hi: number }>();
-    // Nothing older than the folded range is left, and nothing in it is missing.
-    const oldest = await env.DB.prepare("SELECT min(ts) AS ts FROM points").first<{ ts: number }>();
+    // Nothing older than the summed range is left, and nothing in it is missing.
+    const oldest = await env.DB.prepare("SELECT min(ts) AS ts FROM frames").first<{ ts: number }>();
     expect(oldest!.ts).toBeGreaterThan(state!.lo);
     expect(state!.hi - state!.lo).toBe(DAY);
-    // Each metric's sums are exactly those of its stored points, recomputed here.
-    const { results } = await env.DB.prepare("SELECT id, symbol, shift, n, s1, s2 FROM metrics ORDER BY symbol").all<{
-      id: number;
-      symbol: string;
-      shift: number;
-      n: number;
-      s1: number;
-      s2: number;
-    }>();
-    expect(results.map((m) => m.symbol)).toEqual(["a", "b", "c"]); // "gone" was forgotten
-    for (const metric of results) {
-      const values = (
-        await env.DB.prepare("SELECT value FROM points WHERE metric_id = ?1 AND ts > ?2 AND ts <= ?3")
-          .bind(metric.id, state!.lo, state!.hi)
-          .all<{ value: number }>()
-      ).results.map((row) => row.value - metric.shift);
-      expect(metric.n).toBe(values.length);
-      expect(metric.s1).toBeCloseTo(values.reduce((a, d) => a + d, 0), 3);
-      expect(metric.s2 / values.reduce((a, d) => a + d * d, 0)).toBeCloseTo(1, 9);
-    }
+    expect((await env.DB.prepare("SELECT symbol FROM metrics ORDER BY symbol").all()).results.map((m) => m.symbol)).toEqual([
+      "a",
+      "b",
+      "c",
+    ]); // "gone" was forgotten
   });
 
   it("a tick stored twice is refused and changes nothing", async () => {
     await tick(T0, [{ metric_type: "price", symbol: "a", value: 1 }]);
-    const before = await env.DB.prepare("SELECT * FROM metrics").all();
+    const before = await env.DB.prepare("SELECT * FROM sums").all();
     await expect(
       insertTick(env.DB, { ts: T0, storedAt: T0, markets: 1, points: [{ metric_type: "price", symbol: "a", value: 5 }] }),
     ).rejects.toBeInstanceOf(DuplicateTickError);
-    expect((await env.DB.prepare("SELECT * FROM metrics").all()).results).toEqual(before.results);
+    expect((await env.DB.prepare("SELECT * FROM sums").all()).results).toEqual(before.results);
     expect(await history(env.DB, "price", "a", windowEndingAt(T0))).toEqual([{ ts: T0, value: 1 }]);
   });
 });
