@@ -169,52 +169,50 @@ function blockList(sums: Sums): [string, number][] {
 interface SlotStats {
   metric_type: string;
   slot: number;
-  k: number;
   n: number;
-  s1: number;
-  s2: number;
+  /** The mean of the values, and around it: sum(x - mean) (rounding only) and sum((x - mean)^2). */
+  mean: number;
+  d1: number;
+  m2: number;
   latest_ts: number;
   latest_value: number;
 }
 
 /**
- * Per slot: count, sum(x - K), sum((x - K)^2) of the stored values with
- * from < ts <= to, with K the slot's shift (`mean` false) or the mean of those
- * values (`mean` true: the exact two-pass rebuild). `only` limits it to one block.
+ * Per slot of the given blocks: count, mean, sum(x - mean), sum((x - mean)^2)
+ * of the stored values with from < ts <= to (two passes in SQL: a window
+ * average, then the deviations), and the newest value.
  */
 async function frameStats(
   db: D1Database,
   from: number,
   to: number,
-  options: { mean: boolean; only?: [string, number] },
+  blocks: [string, number][],
 ): Promise<{ stats: SlotStats[]; rowsRead: number }> {
+  if (blocks.length === 0) return { stats: [], rowsRead: 0 };
   const result = await db
     .prepare(
-      `WITH k AS (
-         SELECT s.metric_type, s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 4 AS k
-         FROM sums s, json_each(s.data) j
-         WHERE j.type = 'array' AND (?4 IS NULL OR (s.metric_type = ?4 AND s.part = ?5 * ${BLOCK_SLOTS} / ${PART_SLOTS}))
-       ),
-       blocks AS (SELECT DISTINCT metric_type, slot / ${BLOCK_SLOTS} AS block FROM k WHERE ?4 IS NULL OR slot / ${BLOCK_SLOTS} = ?5),
-       v AS (
+      `WITH v AS (
          SELECT f.metric_type, f.block * ${BLOCK_SLOTS} + x.key AS slot, f.ts, x.value AS x
-         FROM blocks b JOIN frames f ON f.metric_type = b.metric_type AND f.block = b.block AND f.ts > ?1 AND f.ts <= ?2,
+         FROM json_each(?3) b
+         JOIN frames f ON f.metric_type = b.value ->> 0 AND f.block = b.value ->> 1 AND f.ts > ?1 AND f.ts <= ?2,
               json_each(f.v) x
          WHERE x.type IN ('integer', 'real')
        ),
-       means AS (SELECT metric_type, slot, avg(x) AS mean FROM v WHERE ?3 GROUP BY metric_type, slot),
-       shifts AS (
-         SELECT k.metric_type, k.slot, coalesce(means.mean, k.k) AS k
-         FROM k LEFT JOIN means ON means.metric_type = k.metric_type AND means.slot = k.slot
-       )
-       SELECT v.metric_type, v.slot, shifts.k, count(*) AS n, sum(v.x - shifts.k) AS s1,
-              sum((v.x - shifts.k) * (v.x - shifts.k)) AS s2, max(v.ts) AS latest_ts, v.x AS latest_value
-       FROM v JOIN shifts ON shifts.metric_type = v.metric_type AND shifts.slot = v.slot
-       GROUP BY v.metric_type, v.slot`,
+       w AS (SELECT metric_type, slot, ts, x, avg(x) OVER (PARTITION BY metric_type, slot) AS mean FROM v)
+       SELECT metric_type, slot, count(*) AS n, mean, sum(x - mean) AS d1, sum((x - mean) * (x - mean)) AS m2,
+              max(ts) AS latest_ts, x AS latest_value
+       FROM w GROUP BY metric_type, slot`,
     )
-    .bind(from, to, options.mean ? 1 : 0, options.only?.[0] ?? null, options.only?.[1] ?? null)
+    .bind(from, to, JSON.stringify(blocks))
     .all<SlotStats>();
   return { stats: result.results, rowsRead: result.meta.rows_read };
+}
+
+/** A slot's stats as (count, sum(x - K), sum((x - K)^2)) around its shift K. */
+function aroundShift(stat: SlotStats, k: number) {
+  const d = stat.mean - k;
+  return { n: stat.n, s1: stat.d1 + stat.n * d, s2: stat.m2 + 2 * d * stat.d1 + stat.n * d * d };
 }
 
 export interface Plan {
@@ -276,16 +274,17 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   if (rebuildable && (targetLo === lo || targetLo === lo + MINUTE_MS)) {
     const due = dueBlocks(sums, now);
     for (const [type, block] of due) {
-      const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, { mean: true, only: [type, block] });
+      const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, [[type, block]]);
       rowsRead += read;
       const slots = sums.get(type)!;
       for (let slot = block * BLOCK_SLOTS; slot < (block + 1) * BLOCK_SLOTS && slot < slots.length; slot++) {
         const s = slots[slot];
         if (s) Object.assign(s, { n: 0, s1: 0, s2: 0 });
       }
+      // Re-shifted to the mean: s1 = sum(x - mean) is rounding only.
       for (const stat of stats) {
         const s = slots[stat.slot];
-        if (s) Object.assign(s, { n: stat.n, s1: stat.s1, s2: stat.s2, k: stat.k });
+        if (s) Object.assign(s, { n: stat.n, s1: stat.d1, s2: stat.m2, k: stat.mean });
       }
       changed.add(type);
     }
@@ -323,15 +322,16 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
         .first<{ ts: number }>();
       rowsRead += SLIDE_CHUNK_TICKS;
       next = edge === null ? targetLo : edge.ts;
-      const { stats, rowsRead: read } = await frameStats(db, Math.min(lo, next), Math.max(lo, next), { mean: false });
+      const { stats, rowsRead: read } = await frameStats(db, Math.min(lo, next), Math.max(lo, next), blockList(sums));
       rowsRead += read;
       const sign = forward ? -1 : 1;
       for (const stat of stats) {
         const s = sums.get(stat.metric_type)?.[stat.slot];
         if (!s) continue;
-        s.n += sign * stat.n;
-        s.s1 += sign * stat.s1;
-        s.s2 += sign * stat.s2;
+        const delta = aroundShift(stat, s.k);
+        s.n += sign * delta.n;
+        s.s1 += sign * delta.s1;
+        s.s2 += sign * delta.s2;
         if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
         if (!forward && (s.latestTs === null || stat.latest_ts > s.latestTs)) {
           s.latestTs = stat.latest_ts;

@@ -43,16 +43,19 @@ const LATEST_SQL = `
     WHERE s.metric_type = ?1 AND j.type = 'array'
   ),
   latest AS (
-    SELECT symbol, ts, value FROM slots WHERE ts <= ?3
-    UNION ALL
-    SELECT symbol, f.ts, f.v ->> (slot % ${BLOCK_SLOTS})
-    FROM slots JOIN frames f ON f.metric_type = ?1 AND f.block = slot / ${BLOCK_SLOTS}
-      AND f.ts = (SELECT max(g.ts) FROM frames g
-                  WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
-                    AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL)
-    WHERE slots.ts > ?3
+    SELECT symbol, slot, ts, value,
+           CASE WHEN ts > ?3 THEN (
+             SELECT max(g.ts) FROM frames g
+             WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
+               AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL) END AS earlier
+    FROM slots
   )
-  SELECT symbol, ts, value FROM latest WHERE ts > ?2 ORDER BY symbol`;
+  SELECT symbol, coalesce(earlier, ts) AS ts,
+         CASE WHEN earlier IS NULL THEN value ELSE (
+           SELECT g.v ->> (slot % ${BLOCK_SLOTS}) FROM frames g
+           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS value
+  FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2
+  ORDER BY symbol`;
 
 /** Metrics of a type with at least one value in the window, by symbol. */
 export async function listMetrics(db: Reader, metricType: string, window: Window): Promise<string[]> {
@@ -115,18 +118,24 @@ export async function history(db: Reader, metricType: string, symbol: string, wi
 
 /**
  * Population standard deviation of every metric of a type over the window,
- * ranked with RANK() (1 = most volatile, ties share a rank), in one statement.
+ * in one statement; ranked (1 = most volatile, ties share a rank, as SQL's
+ * RANK()) over its answer.
  *
  * The sums cover (lo, hi]. Just after a tick the window is exactly that. In
  * the seconds before the next tick lands the window has lost the minute
- * lo + 1: each slot's e (that minute's value) is subtracted. Anything else (a
- * run that fell behind, a reader whose clock is behind the tick's) is
- * corrected from the frames of the minutes between the two ranges, exactly.
+ * lo + 1: each slot's e (that minute's value) is subtracted. Anything else (no
+ * scheduled run for minutes, a reader whose clock is behind the tick's) is
+ * corrected from the frames of the minutes between the two ranges, exactly
+ * (each group two-pass around its own mean, then moved to K).
  *
  * variance = (s2 - s1^2/n) / n with values shifted by K near the mean; a result
  * within rounding of zero (relative to s2) is zero, so constant series tie.
+ *
+ * The statement does not sort: D1 counts every row a sort or a window function
+ * passes as a row read (RANK() OVER and ORDER BY would read each metric three
+ * more times); ordering ~2,000 numbers in JavaScript costs nothing.
  */
-const RANK_SQL = `
+const VARIANCES_SQL = `
   WITH st AS (
     SELECT CASE WHEN ?2 >= lo + 60000 THEN lo + 60000 ELSE lo END AS lo, ?2 >= lo + 60000 AS drop_e, hi
     FROM tracker_state WHERE id = 1
@@ -137,58 +146,70 @@ const RANK_SQL = `
     UNION ALL SELECT -1, max(lo, ?3), hi FROM st
     UNION ALL SELECT 1, max(?2, hi), ?3 FROM st
   ),
-  -- Only read when some range holds a minute: the rare path.
+  -- The rare path: only when some range holds a minute is anything below read.
   edges AS (SELECT sign, a, b FROM ranges WHERE b > a),
-  shifts AS (
-    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 4 AS k
-    FROM sums s, json_each(s.data) j
-    WHERE EXISTS (SELECT 1 FROM edges) AND s.metric_type = ?1 AND j.type = 'array'
+  nb AS (
+    SELECT (max(part * ${PART_SLOTS} + json_array_length(data)) + ${BLOCK_SLOTS - 1}) / ${BLOCK_SLOTS} AS n
+    FROM sums WHERE EXISTS (SELECT 1 FROM edges) AND metric_type = ?1
+  ),
+  blocks (b) AS (SELECT 0 FROM nb WHERE n > 0 UNION ALL SELECT b + 1 FROM blocks WHERE b + 1 < (SELECT n FROM nb)),
+  w AS (
+    SELECT e.sign, f.block * ${BLOCK_SLOTS} + x.key AS slot, x.value AS x,
+           avg(x.value) OVER (PARTITION BY e.sign, f.block * ${BLOCK_SLOTS} + x.key) AS mean
+    FROM edges e JOIN blocks bl
+    JOIN frames f ON f.metric_type = ?1 AND f.block = bl.b AND f.ts > e.a AND f.ts <= e.b
+    JOIN json_each(f.v) x ON x.type IN ('integer', 'real')
   ),
   corrections AS (
-    SELECT shifts.slot, sum(e.sign) AS dn, sum(e.sign * (x.value - shifts.k)) AS ds1,
-           sum(e.sign * (x.value - shifts.k) * (x.value - shifts.k)) AS ds2
-    FROM edges e
-    JOIN (SELECT DISTINCT slot / ${BLOCK_SLOTS} AS block FROM shifts) b
-    JOIN frames f ON f.metric_type = ?1 AND f.block = b.block AND f.ts > e.a AND f.ts <= e.b
-    JOIN json_each(f.v) x ON x.type IN ('integer', 'real')
-    JOIN shifts ON shifts.slot = f.block * ${BLOCK_SLOTS} + x.key
-    GROUP BY shifts.slot
+    SELECT slot, sign, count(*) AS n, mean, sum(x - mean) AS d1, sum((x - mean) * (x - mean)) AS m2
+    FROM w GROUP BY slot, sign
   ),
   slots AS (
     SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value AS t
     FROM sums s, json_each(s.data) j
     WHERE s.metric_type = ?1 AND j.type = 'array'
   ),
+  parts AS (
+    SELECT t ->> 0 AS symbol, t ->> 4 AS k, t ->> 1 AS n, t ->> 2 AS s1, t ->> 3 AS s2,
+           CASE WHEN st.drop_e THEN t ->> 7 END AS e,
+           a.n AS an, a.mean - t ->> 4 AS ad, a.d1 AS ad1, a.m2 AS am2,
+           r.n AS rn, r.mean - t ->> 4 AS rd, r.d1 AS rd1, r.m2 AS rm2
+    FROM st, slots
+    LEFT JOIN corrections a ON a.slot = slots.slot AND a.sign = 1
+    LEFT JOIN corrections r ON r.slot = slots.slot AND r.sign = -1
+  ),
   totals AS (
-    SELECT t ->> 0 AS symbol,
-           t ->> 1 - CASE WHEN st.drop_e AND t ->> 7 IS NOT NULL THEN 1 ELSE 0 END + coalesce(c.dn, 0) AS n,
-           t ->> 2 - CASE WHEN st.drop_e AND t ->> 7 IS NOT NULL THEN t ->> 7 - t ->> 4 ELSE 0.0 END + coalesce(c.ds1, 0.0) AS s1,
-           t ->> 3 - CASE WHEN st.drop_e AND t ->> 7 IS NOT NULL THEN (t ->> 7 - t ->> 4) * (t ->> 7 - t ->> 4) ELSE 0.0 END
-             + coalesce(c.ds2, 0.0) AS s2
-    FROM st, slots LEFT JOIN corrections c ON c.slot = slots.slot
+    SELECT symbol,
+           n - (e IS NOT NULL) + coalesce(an, 0) - coalesce(rn, 0) AS n,
+           s1 - coalesce(e - k, 0.0) + coalesce(ad1 + an * ad, 0.0) - coalesce(rd1 + rn * rd, 0.0) AS s1,
+           s2 - coalesce((e - k) * (e - k), 0.0) + coalesce(am2 + 2 * ad * ad1 + an * ad * ad, 0.0)
+              - coalesce(rm2 + 2 * rd * rd1 + rn * rd * rd, 0.0) AS s2
+    FROM parts
   ),
   variances AS (
     SELECT symbol,
            CASE WHEN s2 - s1 * s1 / n <= s2 * 1e-12 THEN 0.0 ELSE (s2 - s1 * s1 / n) / n END AS variance
     FROM totals WHERE n > 0
-  ),
-  ranked AS (
-    SELECT symbol, sqrt(variance) AS stddev,
-           RANK() OVER (ORDER BY variance DESC) AS rank, count(*) OVER () AS total
-    FROM variances
-  )`;
+  )
+  SELECT symbol, variance, sqrt(variance) AS stddev FROM variances`;
+
+async function ranked(db: Reader, metricType: string, window: Window): Promise<RankRow[]> {
+  const { results } = await db
+    .prepare(VARIANCES_SQL)
+    .bind(metricType, minute(window.since), minute(window.until))
+    .all<{ symbol: string; variance: number; stddev: number }>();
+  results.sort((a, b) => b.variance - a.variance || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  let rank = 0;
+  return results.map((row, i) => {
+    if (i === 0 || row.variance !== results[i - 1]!.variance) rank = i + 1;
+    return { symbol: row.symbol, stddev: row.stddev, rank, total: results.length };
+  });
+}
 
 export async function rankAll(db: Reader, metricType: string, window: Window): Promise<RankRow[]> {
-  const { results } = await db
-    .prepare(`${RANK_SQL} SELECT symbol, stddev, rank, total FROM ranked ORDER BY rank, symbol`)
-    .bind(metricType, minute(window.since), minute(window.until))
-    .all<RankRow>();
-  return results;
+  return ranked(db, metricType, window);
 }
 
 export async function rankOf(db: Reader, metricType: string, symbol: string, window: Window): Promise<RankRow | null> {
-  return db
-    .prepare(`${RANK_SQL} SELECT symbol, stddev, rank, total FROM ranked WHERE symbol = ?4`)
-    .bind(metricType, minute(window.since), minute(window.until), symbol)
-    .first<RankRow>();
+  return (await ranked(db, metricType, window)).find((row) => row.symbol === symbol) ?? null;
 }

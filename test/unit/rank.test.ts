@@ -5,7 +5,7 @@ import { maintain } from "../../src/ingest/tick";
 import { history, listMetrics, rankAll, rankOf } from "../../src/storage/queries";
 import { DuplicateTickError, insertTick } from "../../src/storage/ticks";
 import { windowEndingAt } from "../../src/storage/window";
-import { DAY, MINUTE, resetDatabase, T0 } from "./helpers";
+import { DAY, expectSumsMatchStoredValues, MINUTE, resetDatabase, T0 } from "./helpers";
 
 /**
  * The reference: what the database should answer, computed from a plain list of
@@ -48,33 +48,6 @@ class Model {
         total: stds.length,
       }))
       .sort((a, b) => a.rank - b.rank || a.symbol.localeCompare(b.symbol));
-  }
-}
-
-/**
- * The invariant of src/storage/ledger.ts, checked from outside: each slot's
- * sums are those of its stored values in (lo, hi], recomputed here, and e is
- * the value at lo + 1 minute.
- */
-export async function expectSumsMatchStoredValues() {
-  const state = (await env.DB.prepare("SELECT lo, hi FROM tracker_state").first<{ lo: number; hi: number }>())!;
-  const { results } = await env.DB.prepare(
-    `SELECT s.metric_type, s.part * 1024 + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
-  ).all<{ metric_type: string; slot: number; t: string }>();
-  for (const row of results) {
-    const [symbol, n, s1, s2, k, , , e] = JSON.parse(row.t) as [string, number, number, number, number, number, number, number | null];
-    const { results: values } = await env.DB.prepare(
-      `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames WHERE metric_type = ?1 AND block = ?2 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL`,
-    )
-      .bind(row.metric_type, Math.floor(row.slot / 64), row.slot % 64)
-      .all<{ ts: number; value: number }>();
-    const inRange = values.filter((v) => v.ts > state.lo && v.ts <= state.hi).map((v) => v.value - k);
-    expect(n, symbol).toBe(inRange.length);
-    const sum1 = inRange.reduce((a, d) => a + d, 0);
-    const sum2 = inRange.reduce((a, d) => a + d * d, 0);
-    expect(Math.abs(s1 - sum1), symbol).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.sqrt(sum2 * n)));
-    expect(Math.abs(s2 - sum2), symbol).toBeLessThanOrEqual(1e-9 * Math.max(sum2, 1e-300));
-    expect(e, symbol).toBe(values.find((v) => v.ts === state.lo + MINUTE)?.value ?? null);
   }
 }
 
