@@ -1,6 +1,6 @@
 -- Storage that costs what it stores (README, "How storage stays cheap").
 --
--- Values: one row per metric type, block of BLOCK_SLOTS metrics and minute,
+-- Values: one row per metric type, block of BLOCK_SLOTS (48) metrics and minute,
 -- the block's values of that minute as a JSON array (slot -> value or null).
 -- A tick writes one row per block; the purge deletes one per block.
 CREATE TABLE frames (
@@ -11,7 +11,7 @@ CREATE TABLE frames (
   PRIMARY KEY (metric_type, block, ts)
 ) STRICT, WITHOUT ROWID;
 
--- Rank sums: one row per metric type and part of PART_SLOTS metrics, a JSON
+-- Rank sums: one row per metric type and part of PART_SLOTS (512) metrics, a JSON
 -- array with one entry per slot: [symbol, n, s1, s2, K, latest ts, latest
 -- value, e], where n, s1 = sum(x - K), s2 = sum((x - K)^2) cover exactly the
 -- stored values with tracker_state.lo < ts <= hi, and e is the value at lo + 1
@@ -42,8 +42,8 @@ CREATE UNIQUE INDEX metrics_by_slot ON metrics (metric_type, slot);
 -- The existing metrics keep their shift K; their sums start empty and are
 -- filled as the points are converted (the scheduled handler, in chunks).
 INSERT INTO sums (metric_type, part, data)
-SELECT metric_type, slot / 1024, json_group_array(json_array(symbol, 0, 0.0, 0.0, shift, NULL, NULL, NULL) ORDER BY slot)
-FROM metrics GROUP BY metric_type, slot / 1024;
+SELECT metric_type, slot / 512, json_group_array(json_array(symbol, 0, 0.0, 0.0, shift, NULL, NULL, NULL) ORDER BY slot)
+FROM metrics GROUP BY metric_type, slot / 512;
 ALTER TABLE metrics DROP COLUMN shift;
 ALTER TABLE metrics DROP COLUMN n;
 ALTER TABLE metrics DROP COLUMN s1;

@@ -191,8 +191,8 @@ export async function seedOurs(db: D1Database, metrics: number, minutes: number,
           `WITH RECURSIVE s (s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM s WHERE s < ${BLOCK_SLOTS - 1}),
            k (k) AS (SELECT ?2 - ?3 + 1 UNION ALL SELECT k + 1 FROM k WHERE k < ?2),
            cells AS (
-             SELECT k.k, s.s, CASE WHEN ${presentSql(type, "(?1 * 64 + s.s)", "k.k")} THEN ${valueSql(type, "(?1 * 64 + s.s)", "k.k")} END AS v
-             FROM k, s WHERE ?1 * 64 + s.s < ?4
+             SELECT k.k, s.s, CASE WHEN ${presentSql(type, `(?1 * ${BLOCK_SLOTS} + s.s)`, "k.k")} THEN ${valueSql(type, `(?1 * ${BLOCK_SLOTS} + s.s)`, "k.k")} END AS v
+             FROM k, s WHERE ?1 * ${BLOCK_SLOTS} + s.s < ?4
            )
            INSERT INTO frames (metric_type, block, ts, v)
            SELECT '${type}', ?1, k * 60000, json_group_array(v ORDER BY s) FROM cells GROUP BY k`,

@@ -54,8 +54,7 @@ const LATEST_SQL = `
          CASE WHEN earlier IS NULL THEN value ELSE (
            SELECT g.v ->> (slot % ${BLOCK_SLOTS}) FROM frames g
            WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS value
-  FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2
-  ORDER BY symbol`;
+  FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2`;
 
 /** Metrics of a type with at least one value in the window, by symbol. */
 export async function listMetrics(db: Reader, metricType: string, window: Window): Promise<string[]> {
@@ -68,7 +67,8 @@ export async function latestPoints(db: Reader, metricType: string, window: Windo
     .prepare(LATEST_SQL)
     .bind(metricType, minute(window.since), minute(window.until))
     .all<LatestRow>();
-  return results;
+  // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
+  return results.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
 }
 
 /** The newest value of a metric in the window; null when it has none (unknown metric). */
@@ -82,14 +82,15 @@ export async function latestPoint(
   const until = minute(window.until);
   const row = await db
     .prepare(
-      `SELECT m.slot, s.data -> (m.slot % ${PART_SLOTS}) ->> 5 AS ts, s.data -> (m.slot % ${PART_SLOTS}) ->> 6 AS value
+      `SELECT m.slot, s.data -> (m.slot % ${PART_SLOTS}) AS t
        FROM metrics m JOIN sums s ON s.metric_type = m.metric_type AND s.part = m.slot / ${PART_SLOTS}
        WHERE m.metric_type = ?1 AND m.symbol = ?2`,
     )
     .bind(metricType, symbol)
-    .first<{ slot: number; ts: number | null; value: number | null }>();
-  if (!row || row.ts === null || row.value === null) return null;
-  if (row.ts <= until) return row.ts > since ? { ts: row.ts, value: row.value } : null;
+    .first<{ slot: number; t: string | null }>();
+  const [, , , , , ts, value] = row?.t ? (JSON.parse(row.t) as [string, number, number, number, number, number | null, number | null]) : [];
+  if (!row || ts === null || ts === undefined || value === null || value === undefined) return null;
+  if (ts <= until) return ts > since ? { ts, value } : null;
   return db
     .prepare(
       // CAST: D1 may bind a JavaScript number as REAL, and a REAL is no array index.
@@ -105,11 +106,15 @@ export async function latestPoint(
 export async function history(db: Reader, metricType: string, symbol: string, window: Window): Promise<PointRow[]> {
   const { results } = await db
     .prepare(
-      `SELECT f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
-       FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
-         AND f.ts > ?3 AND f.ts <= ?4
-       WHERE m.metric_type = ?1 AND m.symbol = ?2 AND (f.v ->> (m.slot % ${BLOCK_SLOTS})) IS NOT NULL
-       ORDER BY f.ts`,
+      // One JSON extraction per minute: the inner query runs as a co-routine
+      // (LIMIT keeps SQLite from copying the expression into the outer WHERE).
+      `SELECT ts, value FROM (
+         SELECT f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
+         FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+           AND f.ts > ?3 AND f.ts <= ?4
+         WHERE m.metric_type = ?1 AND m.symbol = ?2
+         ORDER BY f.ts LIMIT -1
+       ) WHERE value IS NOT NULL`,
     )
     .bind(metricType, symbol, minute(window.since), minute(window.until))
     .all<PointRow>();
@@ -135,7 +140,7 @@ export async function history(db: Reader, metricType: string, symbol: string, wi
  * passes as a row read (RANK() OVER and ORDER BY would read each metric three
  * more times); ordering ~2,000 numbers in JavaScript costs nothing.
  */
-const VARIANCES_SQL = `
+export const VARIANCES_SQL = `
   WITH st AS (
     SELECT CASE WHEN ?2 >= lo + 60000 THEN lo + 60000 ELSE lo END AS lo, ?2 >= lo + 60000 AS drop_e, hi
     FROM tracker_state WHERE id = 1
@@ -177,6 +182,10 @@ const VARIANCES_SQL = `
     FROM st, slots
     LEFT JOIN corrections a ON a.slot = slots.slot AND a.sign = 1
     LEFT JOIN corrections r ON r.slot = slots.slot AND r.sign = -1
+    -- LIMIT (with the WHERE below) keeps SQLite from flattening this into its
+    -- readers, which would re-evaluate every JSON extraction at each use of a
+    -- column; as a co-routine each is computed once per slot (and no rows are stored).
+    LIMIT -1
   ),
   totals AS (
     SELECT symbol,
@@ -184,7 +193,8 @@ const VARIANCES_SQL = `
            s1 - coalesce(e - k, 0.0) + coalesce(ad1 + an * ad, 0.0) - coalesce(rd1 + rn * rd, 0.0) AS s1,
            s2 - coalesce((e - k) * (e - k), 0.0) + coalesce(am2 + 2 * ad * ad1 + an * ad * ad, 0.0)
               - coalesce(rm2 + 2 * rd * rd1 + rn * rd * rd, 0.0) AS s2
-    FROM parts
+    FROM parts WHERE symbol IS NOT NULL
+    LIMIT -1
   ),
   variances AS (
     SELECT symbol,

@@ -6,6 +6,7 @@ import summariesFixture from "../fixtures/cryptowatch/summaries.json";
 import pairsFixture from "../fixtures/cryptowatch/pairs.json";
 import pairsPage2Fixture from "../fixtures/cryptowatch/pairs-page2.json";
 import { checkAgainstOpenApi } from "./openapi-check";
+import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -117,9 +118,9 @@ export async function resetDatabase(): Promise<void> {
 /** Every stored value, from the frames (one row per metric type, block and minute). */
 export async function storedValues(where = "true") {
   const { results } = await env.DB.prepare(
-    `SELECT m.metric_type, m.symbol, f.ts, f.v ->> (m.slot % 64) AS value
-     FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / 64
-     WHERE (f.v ->> (m.slot % 64)) IS NOT NULL AND ${where}
+    `SELECT m.metric_type, m.symbol, f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
+     FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+     WHERE (f.v ->> (m.slot % ${BLOCK_SLOTS})) IS NOT NULL AND ${where}
      ORDER BY m.metric_type, m.symbol, f.ts`,
   ).all<{ metric_type: string; symbol: string; ts: number; value: number }>();
   return results;
@@ -143,14 +144,14 @@ export function setNow(ms: number) {
 export async function expectSumsMatchStoredValues() {
   const state = (await env.DB.prepare("SELECT lo, hi FROM tracker_state").first<{ lo: number; hi: number }>())!;
   const { results } = await env.DB.prepare(
-    `SELECT s.metric_type, s.part * 1024 + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
+    `SELECT s.metric_type, s.part * ${PART_SLOTS} + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
   ).all<{ metric_type: string; slot: number; t: string }>();
   for (const row of results) {
     const [symbol, n, s1, s2, k, , , e] = JSON.parse(row.t) as [string, number, number, number, number, number, number, number | null];
     const { results: values } = await env.DB.prepare(
       `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames WHERE metric_type = ?1 AND block = ?2 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL`,
     )
-      .bind(row.metric_type, Math.floor(row.slot / 64), row.slot % 64)
+      .bind(row.metric_type, Math.floor(row.slot / BLOCK_SLOTS), row.slot % BLOCK_SLOTS)
       .all<{ ts: number; value: number }>();
     const inRange = values.filter((v) => v.ts > state.lo && v.ts <= state.hi).map((v) => v.value - k);
     expect(n, symbol).toBe(inRange.length);
