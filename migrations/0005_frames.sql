@@ -11,15 +11,18 @@ CREATE TABLE frames (
   PRIMARY KEY (metric_type, block, ts)
 ) STRICT, WITHOUT ROWID;
 
--- Rank sums: one row per metric type and part of PART_SLOTS (512) metrics, a JSON
--- array with one entry per slot: [symbol, n, s1, s2, K, latest ts, latest
--- value, e], where n, s1 = sum(x - K), s2 = sum((x - K)^2) cover exactly the
--- stored values with tracker_state.lo < ts <= hi, and e is the value at lo + 1
--- minute (the next to leave the window). src/storage/ledger.ts owns them.
+-- Rank sums: one row per metric type and part of PART_SLOTS (512) metrics.
+-- data is a JSON array with one entry per slot: [symbol, n, s1, s2, K, e],
+-- where n, s1 = sum(x - K), s2 = sum((x - K)^2) cover exactly the stored
+-- values with tracker_state.lo < ts <= hi, and e is the value at lo + 1 minute
+-- (the next to leave the window); latest is [symbol, ts, value] of each slot's
+-- newest stored value (for /latest, the metric list, one metric: a smaller
+-- document to read). src/storage/ledger.ts owns both.
 CREATE TABLE sums (
   metric_type TEXT NOT NULL,
   part INTEGER NOT NULL,
   data TEXT NOT NULL,
+  latest TEXT NOT NULL,
   PRIMARY KEY (metric_type, part)
 ) STRICT, WITHOUT ROWID;
 
@@ -41,8 +44,9 @@ CREATE UNIQUE INDEX metrics_by_slot ON metrics (metric_type, slot);
 
 -- The existing metrics keep their shift K; their sums start empty and are
 -- filled as the points are converted (the scheduled handler, in chunks).
-INSERT INTO sums (metric_type, part, data)
-SELECT metric_type, slot / 512, json_group_array(json_array(symbol, 0, 0.0, 0.0, shift, NULL, NULL, NULL) ORDER BY slot)
+INSERT INTO sums (metric_type, part, data, latest)
+SELECT metric_type, slot / 512, json_group_array(json_array(symbol, 0, 0.0, 0.0, shift, NULL) ORDER BY slot),
+       json_group_array(json_array(symbol, NULL, NULL) ORDER BY slot)
 FROM metrics GROUP BY metric_type, slot / 512;
 ALTER TABLE metrics DROP COLUMN shift;
 ALTER TABLE metrics DROP COLUMN n;

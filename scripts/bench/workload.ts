@@ -178,9 +178,10 @@ export async function seedOurs(db: D1Database, metrics: number, minutes: number,
     await db
       .prepare(
         `WITH RECURSIVE i (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM i WHERE i < ?1 - 1)
-         INSERT INTO sums (metric_type, part, data)
+         INSERT INTO sums (metric_type, part, data, latest)
          SELECT '${type}', i / ${PART_SLOTS},
-                json_group_array(json_array('${prefix[type]}' || i, 0, 0.0, 0.0, ${valueSql(type, "i", "?2")}, NULL, NULL, NULL) ORDER BY i)
+                json_group_array(json_array('${prefix[type]}' || i, 0, 0.0, 0.0, ${valueSql(type, "i", "?2")}, NULL) ORDER BY i),
+                json_group_array(json_array('${prefix[type]}' || i, NULL, NULL) ORDER BY i)
          FROM i GROUP BY i / ${PART_SLOTS}`,
       )
       .bind(metrics, last - minutes + 1)

@@ -63,7 +63,8 @@ export interface SlotSums {
   e: number | null;
 }
 
-type Tuple = [string, number, number, number, number, number | null, number | null, number | null];
+type Tuple = [string, number, number, number, number, number | null];
+type LatestTuple = [string, number | null, number | null];
 
 /** Every slot of every metric type, dense by slot (null = free). */
 export type Sums = Map<string, (SlotSums | null)[]>;
@@ -100,16 +101,18 @@ export async function readLedgerState(db: D1Database): Promise<LedgerState> {
 }
 
 export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: number }> {
-  const result = await db.prepare("SELECT metric_type, part, data FROM sums ORDER BY metric_type, part").all<{
+  const result = await db.prepare("SELECT metric_type, part, data, latest FROM sums ORDER BY metric_type, part").all<{
     metric_type: string;
     part: number;
     data: string;
+    latest: string;
   }>();
   const sums: Sums = new Map();
   for (const row of result.results) {
     const slots = sums.get(row.metric_type) ?? [];
     sums.set(row.metric_type, slots);
     const tuples = JSON.parse(row.data) as (Tuple | null)[];
+    const latest = JSON.parse(row.latest) as (LatestTuple | null)[];
     tuples.forEach((t, i) => {
       slots[row.part * PART_SLOTS + i] = t && {
         symbol: t[0],
@@ -117,9 +120,9 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
         s1: t[2],
         s2: t[3],
         k: t[4],
-        latestTs: t[5],
-        latestValue: t[6],
-        e: t[7],
+        latestTs: latest[i]?.[1] ?? null,
+        latestValue: latest[i]?.[2] ?? null,
+        e: t[5],
       };
     });
     for (let i = 0; i < slots.length; i++) if (slots[i] === undefined) slots[i] = null;
@@ -127,13 +130,14 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
   return { sums, rowsRead: result.meta.rows_read };
 }
 
-function partRows(slots: readonly (SlotSums | null)[]): string[] {
-  const parts: string[] = [];
+function partRows(slots: readonly (SlotSums | null)[]): { data: string; latest: string }[] {
+  const parts: { data: string; latest: string }[] = [];
   for (let start = 0; start < slots.length; start += PART_SLOTS) {
-    const tuples = slots
-      .slice(start, start + PART_SLOTS)
-      .map((s) => (s ? [s.symbol, s.n, s.s1, s.s2, s.k, s.latestTs, s.latestValue, s.e] : null));
-    parts.push(JSON.stringify(tuples));
+    const part = slots.slice(start, start + PART_SLOTS);
+    parts.push({
+      data: JSON.stringify(part.map((s) => (s ? [s.symbol, s.n, s.s1, s.s2, s.k, s.e] : null))),
+      latest: JSON.stringify(part.map((s) => (s ? [s.symbol, s.latestTs, s.latestValue] : null))),
+    });
   }
   return parts;
 }
@@ -418,11 +422,14 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   for (const type of changed) {
     const slots = sums.get(type)!;
     const parts = partRows(slots);
-    parts.forEach((data, part) =>
+    parts.forEach(({ data, latest }, part) =>
       statements.push(
         db
-          .prepare("INSERT INTO sums (metric_type, part, data) VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET data = excluded.data")
-          .bind(type, part, data),
+          .prepare(
+            `INSERT INTO sums (metric_type, part, data, latest) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest`,
+          )
+          .bind(type, part, data, latest),
       ),
     );
     statements.push(db.prepare("DELETE FROM sums WHERE metric_type = ?1 AND part >= ?2").bind(type, parts.length));

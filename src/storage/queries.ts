@@ -38,9 +38,11 @@ const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
  */
 const LATEST_SQL = `
   WITH slots AS (
-    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 5 AS ts, j.value ->> 6 AS value
-    FROM sums s, json_each(s.data) j
+    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts, j.value ->> 2 AS value
+    FROM sums s, json_each(s.latest) j
     WHERE s.metric_type = ?1 AND j.type = 'array'
+    -- A co-routine (see history): each field extracted once per slot.
+    LIMIT -1
   ),
   latest AS (
     SELECT symbol, slot, ts, value,
@@ -48,7 +50,8 @@ const LATEST_SQL = `
              SELECT max(g.ts) FROM frames g
              WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
                AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL) END AS earlier
-    FROM slots
+    FROM slots WHERE ts > ?2
+    LIMIT -1
   )
   SELECT symbol, coalesce(earlier, ts) AS ts,
          CASE WHEN earlier IS NULL THEN value ELSE (
@@ -58,7 +61,23 @@ const LATEST_SQL = `
 
 /** Metrics of a type with at least one value in the window, by symbol. */
 export async function listMetrics(db: Reader, metricType: string, window: Window): Promise<string[]> {
-  return (await latestPoints(db, metricType, window)).map((row) => row.symbol);
+  const { results } = await db
+    .prepare(
+      `SELECT symbol FROM (
+         SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts
+         FROM sums s, json_each(s.latest) j
+         WHERE s.metric_type = ?1 AND j.type = 'array'
+         LIMIT -1
+       )
+       WHERE ts > ?2 AND (ts <= ?3 OR EXISTS (
+         SELECT 1 FROM frames g
+         WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
+           AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL))`,
+    )
+    .bind(metricType, minute(window.since), minute(window.until))
+    .all<{ symbol: string }>();
+  // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
+  return results.map((row) => row.symbol).sort();
 }
 
 /** The newest value of every metric of a type that has one in the window, by symbol. */
@@ -82,13 +101,13 @@ export async function latestPoint(
   const until = minute(window.until);
   const row = await db
     .prepare(
-      `SELECT m.slot, s.data -> (m.slot % ${PART_SLOTS}) AS t
+      `SELECT m.slot, s.latest -> (m.slot % ${PART_SLOTS}) AS t
        FROM metrics m JOIN sums s ON s.metric_type = m.metric_type AND s.part = m.slot / ${PART_SLOTS}
        WHERE m.metric_type = ?1 AND m.symbol = ?2`,
     )
     .bind(metricType, symbol)
     .first<{ slot: number; t: string | null }>();
-  const [, , , , , ts, value] = row?.t ? (JSON.parse(row.t) as [string, number, number, number, number, number | null, number | null]) : [];
+  const [, ts, value] = row?.t ? (JSON.parse(row.t) as [string, number | null, number | null]) : [];
   if (!row || ts === null || ts === undefined || value === null || value === undefined) return null;
   if (ts <= until) return ts > since ? { ts, value } : null;
   return db
@@ -176,7 +195,7 @@ export const VARIANCES_SQL = `
   ),
   parts AS (
     SELECT t ->> 0 AS symbol, t ->> 4 AS k, t ->> 1 AS n, t ->> 2 AS s1, t ->> 3 AS s2,
-           CASE WHEN st.drop_e THEN t ->> 7 END AS e,
+           CASE WHEN st.drop_e THEN t ->> 5 END AS e,
            a.n AS an, a.mean - t ->> 4 AS ad, a.d1 AS ad1, a.m2 AS am2,
            r.n AS rn, r.mean - t ->> 4 AS rd, r.d1 AS rd1, r.m2 AS rm2
     FROM st, slots

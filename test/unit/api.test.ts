@@ -34,12 +34,20 @@ async function scaleBehindTheBack(factor: number) {
     .bind(factor)
     .run();
   const scale = (x: number | null) => (x === null ? null : x * factor);
-  const { results } = await env.DB.prepare("SELECT metric_type, part, data FROM sums").all<{ metric_type: string; part: number; data: string }>();
+  const { results } = await env.DB.prepare("SELECT metric_type, part, data, latest FROM sums").all<{
+    metric_type: string;
+    part: number;
+    data: string;
+    latest: string;
+  }>();
   for (const row of results) {
-    const tuples = (JSON.parse(row.data) as ([string, number, number, number, number, number, number, number | null] | null)[]).map(
-      (t) => t && [t[0], t[1], t[2] * factor, t[3] * factor * factor, t[4] * factor, t[5], scale(t[6]), scale(t[7])],
+    const tuples = (JSON.parse(row.data) as ([string, number, number, number, number, number | null] | null)[]).map(
+      (t) => t && [t[0], t[1], t[2] * factor, t[3] * factor * factor, t[4] * factor, scale(t[5])],
     );
-    await env.DB.prepare("UPDATE sums SET data = ?3 WHERE metric_type = ?1 AND part = ?2").bind(row.metric_type, row.part, JSON.stringify(tuples)).run();
+    const latest = (JSON.parse(row.latest) as ([string, number, number] | null)[]).map((t) => t && [t[0], t[1], scale(t[2])]);
+    await env.DB.prepare("UPDATE sums SET data = ?3, latest = ?4 WHERE metric_type = ?1 AND part = ?2")
+      .bind(row.metric_type, row.part, JSON.stringify(tuples), JSON.stringify(latest))
+      .run();
   }
 }
 

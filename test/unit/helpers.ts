@@ -147,7 +147,7 @@ export async function expectSumsMatchStoredValues() {
     `SELECT s.metric_type, s.part * ${PART_SLOTS} + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
   ).all<{ metric_type: string; slot: number; t: string }>();
   for (const row of results) {
-    const [symbol, n, s1, s2, k, , , e] = JSON.parse(row.t) as [string, number, number, number, number, number, number, number | null];
+    const [symbol, n, s1, s2, k, e] = JSON.parse(row.t) as [string, number, number, number, number, number | null];
     const { results: values } = await env.DB.prepare(
       `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames WHERE metric_type = ?1 AND block = ?2 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL`,
     )
