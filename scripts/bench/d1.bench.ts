@@ -55,7 +55,7 @@ it("benchmark", async () => {
     for (let run = 0; run < runs; run++) {
       for (const read of ["rank", "history", "latest", "metrics", "metric", "root"]) {
         for (const design of ["ours", "baseline"] as const) {
-          (reads[moment]![design]![read] ??= []).push(await measureRead(design === "ours" ? env.DB : env.BASELINE, design, read, now));
+          (reads[moment]![design]![read] ??= []).push(await measureRead(design === "ours" ? env.DB : env.BASELINE, design, read, now, 10));
         }
       }
       if (run < naiveRuns) (reads[moment]!.naive!.rank ??= []).push(await measureRead(env.BASELINE, "naive", "rank", now));
