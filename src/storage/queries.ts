@@ -90,7 +90,15 @@ export async function latestPoints(db: Reader, metricType: string, window: Windo
   return results.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
 }
 
-/** The newest value of a metric in the window; null when it has none (unknown metric). */
+/** How far back the newest frames are searched for a metric's latest value before asking its sums row. */
+const RECENT_MS = 10 * 60_000;
+
+/**
+ * The newest value of a metric in the window; null when it has none (unknown
+ * metric). Nearly always it is in the newest frame of its block: two rows
+ * (the metric, one frame of ~1 KB). A metric with no value in the last 10
+ * minutes is looked up in its sums row, then its frames.
+ */
 export async function latestPoint(
   db: Reader,
   metricType: string,
@@ -99,16 +107,24 @@ export async function latestPoint(
 ): Promise<PointRow | null> {
   const since = minute(window.since);
   const until = minute(window.until);
-  const row = await db
+  const recent = await db
     .prepare(
-      `SELECT m.slot, s.latest -> (m.slot % ${PART_SLOTS}) AS t
-       FROM metrics m JOIN sums s ON s.metric_type = m.metric_type AND s.part = m.slot / ${PART_SLOTS}
-       WHERE m.metric_type = ?1 AND m.symbol = ?2`,
+      `SELECT m.slot, f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
+       FROM metrics m LEFT JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+         AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND (f.v ->> (m.slot % ${BLOCK_SLOTS})) IS NOT NULL
+       WHERE m.metric_type = ?1 AND m.symbol = ?2
+       ORDER BY f.ts DESC LIMIT 1`,
     )
-    .bind(metricType, symbol)
-    .first<{ slot: number; t: string | null }>();
+    .bind(metricType, symbol, since, until)
+    .first<{ slot: number; ts: number | null; value: number | null }>();
+  if (!recent) return null;
+  if (recent.ts !== null && recent.value !== null) return { ts: recent.ts, value: recent.value };
+  const row = await db
+    .prepare("SELECT latest -> CAST(?3 AS INTEGER) AS t FROM sums WHERE metric_type = ?1 AND part = ?2")
+    .bind(metricType, Math.floor(recent.slot / PART_SLOTS), recent.slot % PART_SLOTS)
+    .first<{ t: string | null }>();
   const [, ts, value] = row?.t ? (JSON.parse(row.t) as [string, number | null, number | null]) : [];
-  if (!row || ts === null || ts === undefined || value === null || value === undefined) return null;
+  if (ts === null || ts === undefined || value === null || value === undefined) return null;
   if (ts <= until) return ts > since ? { ts, value } : null;
   return db
     .prepare(
@@ -117,7 +133,7 @@ export async function latestPoint(
        WHERE metric_type = ?1 AND block = ?2 AND ts > ?4 AND ts <= ?5 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL
        ORDER BY ts DESC LIMIT 1`,
     )
-    .bind(metricType, Math.floor(row.slot / BLOCK_SLOTS), row.slot % BLOCK_SLOTS, since, until)
+    .bind(metricType, Math.floor(recent.slot / BLOCK_SLOTS), recent.slot % BLOCK_SLOTS, since, until)
     .first<PointRow>();
 }
 
