@@ -499,8 +499,12 @@ export interface Lag {
 
 export function lag(state: LedgerState): Lag {
   if (state.last_tick === null) return { sums_lag_seconds: null, purge_lag_seconds: null, converting: state.convert_until !== null };
-  const wantLo = state.last_tick - WINDOW_MS;
-  const sums = Math.max(state.last_tick - state.hi, Math.abs(state.lo - Math.min(wantLo, state.hi)), 0);
+  const wantLo = Math.min(state.last_tick - WINDOW_MS, state.hi);
+  // lo behind: the sums still hold minutes that left the window (rank corrects them, slower).
+  // lo ahead is normal after a pause of the ticks (lo follows the clock), except
+  // while old points are converted: then the sums miss the unconverted hours.
+  const loLag = state.convert_until !== null ? Math.abs(state.lo - wantLo) : wantLo - state.lo;
+  const sums = Math.max(state.last_tick - state.hi, loLag, 0);
   const purge = Math.max(wantLo - state.purged_until, 0);
   return {
     sums_lag_seconds: Math.round(sums / 1000),
