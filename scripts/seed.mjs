@@ -109,8 +109,8 @@ for (const [type, list] of Object.entries(metrics)) {
     const walk = new Array(minutes);
     let value = start;
     for (let i = minutes - 1; i >= 0; i--) {
-      walk[i] = Number(value.toPrecision(10));
       value *= 1 + volatility * (next() + next() + next() - 1.5) * 2 + 0.02 * volatility * (start / value - 1);
+      walk[i] = Number(value.toPrecision(10));
     }
     return walk;
   });

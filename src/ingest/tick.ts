@@ -1,9 +1,10 @@
 /**
  * The scheduled job: read every source concurrently (each with its own
  * timeout), aggregate what the sources that answered gave, store the tick in
- * one transaction, record each source's health, then keep the rank sums folded
- * and old points purged. A tick writes all of its points or none; it writes
- * none only when every source failed.
+ * one transaction (with the rank sums' maintenance and the purge), record each
+ * source's health. A tick writes all of its points or none; it writes none
+ * only when every source failed. Overlapping runs of a minute fetch once (a
+ * lease in D1).
  */
 import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
 import { errorText } from "../sources/http";
