@@ -375,21 +375,20 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
     }
   }
 
-  // e = the value at lo + 1 minute, whenever lo moved (or the tick is that minute).
-  if (lo !== state.lo || tick?.ts === lo + MINUTE_MS) {
-    const { frames, rowsRead: read } = lo !== state.lo ? await readFramesAt(db, sums, lo + MINUTE_MS) : { frames: undefined, rowsRead: 0 };
+  // e = the value at lo + 1 minute: read again whenever lo moved.
+  if (lo !== state.lo) {
+    const { frames, rowsRead: read } = await readFramesAt(db, sums, lo + MINUTE_MS);
     rowsRead += read;
     for (const [type, slots] of sums) {
-      if (frames) {
-        slots.forEach((s, slot) => {
-          if (s) s.e = frames.get(type)?.get(Math.floor(slot / BLOCK_SLOTS))?.[slot % BLOCK_SLOTS] ?? null;
-        });
-        changed.add(type);
-      }
+      slots.forEach((s, slot) => {
+        if (s) s.e = frames.get(type)?.get(Math.floor(slot / BLOCK_SLOTS))?.[slot % BLOCK_SLOTS] ?? null;
+      });
+      changed.add(type);
     }
-    if (tick?.ts === lo + MINUTE_MS) {
-      for (const { metricType, slot, value } of tick.values) sums.get(metricType)![slot]!.e = value;
-    }
+  }
+  // A (late) tick of minute lo + 1 is itself the next to leave; its frame is not stored yet.
+  if (tick?.ts === lo + MINUTE_MS) {
+    for (const { metricType, slot, value } of tick.values) sums.get(metricType)![slot]!.e = value;
   }
 
   // Purge what left the window, never past lo (the sums describe stored frames).

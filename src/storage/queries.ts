@@ -175,7 +175,7 @@ export async function history(db: Reader, metricType: string, symbol: string, wi
  * passes as a row read (RANK() OVER and ORDER BY would read each metric three
  * more times); ordering ~2,000 numbers in JavaScript costs nothing.
  */
-export const VARIANCES_SQL = `
+const VARIANCES_SQL = `
   WITH st AS (
     SELECT CASE WHEN ?2 >= lo + 60000 THEN lo + 60000 ELSE lo END AS lo, ?2 >= lo + 60000 AS drop_e, hi
     FROM tracker_state WHERE id = 1
