@@ -43,11 +43,21 @@ WHERE metrics.id = r.id;
 CREATE UNIQUE INDEX metrics_by_slot ON metrics (metric_type, slot);
 
 -- The existing metrics keep their shift K; their sums start empty and are
--- filled as the points are converted (the scheduled handler, in chunks).
+-- filled as the points are converted (the scheduled handler, in chunks). Each
+-- part's arrays are built slot by slot (json_insert '$[#]' appends), so their
+-- order never depends on how an aggregate visits rows.
+WITH RECURSIVE build (metric_type, part, slot, data, latest) AS (
+  SELECT metric_type, slot / 512, slot, json_array(json_array(symbol, 0, 0.0, 0.0, shift, NULL)), json_array(json_array(symbol, NULL, NULL))
+  FROM metrics WHERE slot % 512 = 0
+  UNION ALL
+  SELECT b.metric_type, b.part, m.slot,
+         json_insert(b.data, '$[#]', json_array(m.symbol, 0, 0.0, 0.0, m.shift, NULL)),
+         json_insert(b.latest, '$[#]', json_array(m.symbol, NULL, NULL))
+  FROM build b JOIN metrics m ON m.metric_type = b.metric_type AND m.slot = b.slot + 1 AND m.slot % 512 != 0
+)
 INSERT INTO sums (metric_type, part, data, latest)
-SELECT metric_type, slot / 512, json_group_array(json_array(symbol, 0, 0.0, 0.0, shift, NULL) ORDER BY slot),
-       json_group_array(json_array(symbol, NULL, NULL) ORDER BY slot)
-FROM metrics GROUP BY metric_type, slot / 512;
+SELECT metric_type, part, data, latest FROM build b
+WHERE NOT EXISTS (SELECT 1 FROM metrics m WHERE m.metric_type = b.metric_type AND m.slot = b.slot + 1 AND m.slot % 512 != 0);
 ALTER TABLE metrics DROP COLUMN shift;
 ALTER TABLE metrics DROP COLUMN n;
 ALTER TABLE metrics DROP COLUMN s1;

@@ -472,19 +472,19 @@ function dueBlocks(sums: Sums, now: number): [string, number][] {
  * metric had no point).
  */
 function convertPoints(db: D1Database, from: number, until: number): D1PreparedStatement {
+  // Each slot's value by its own subquery, in slot order: no aggregate whose row order could vary.
+  const cell = (i: number) =>
+    `(SELECT p.value FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
+      WHERE m.metric_type = b.metric_type AND m.slot = b.block * ${BLOCK_SLOTS} + ${i})`;
   return db
     .prepare(
-      `WITH RECURSIVE i (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM i WHERE i < ${BLOCK_SLOTS - 1}),
-       blocks AS (SELECT metric_type, slot / ${BLOCK_SLOTS} AS block, max(slot) % ${BLOCK_SLOTS} AS last FROM metrics GROUP BY 1, 2),
-       cells AS (
-         SELECT b.metric_type, b.block, t.ts, i.i, p.value
-         FROM blocks b JOIN ticks t ON t.ts > ?1 AND t.ts <= ?2 JOIN i ON i.i <= b.last
-         LEFT JOIN metrics m ON m.metric_type = b.metric_type AND m.slot = b.block * ${BLOCK_SLOTS} + i.i
-         LEFT JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
-       )
+      `WITH blocks AS (SELECT DISTINCT metric_type, slot / ${BLOCK_SLOTS} AS block FROM metrics)
        INSERT INTO frames (metric_type, block, ts, v)
-       SELECT metric_type, block, ts, json_group_array(value ORDER BY i) FROM cells
-       GROUP BY metric_type, block, ts HAVING count(value) > 0`,
+       SELECT b.metric_type, b.block, t.ts, json_array(${Array.from({ length: BLOCK_SLOTS }, (_, i) => cell(i)).join(", ")})
+       FROM blocks b JOIN ticks t ON t.ts > ?1 AND t.ts <= ?2
+       WHERE EXISTS (
+         SELECT 1 FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
+         WHERE m.metric_type = b.metric_type AND m.slot >= b.block * ${BLOCK_SLOTS} AND m.slot < (b.block + 1) * ${BLOCK_SLOTS})`,
     )
     .bind(from, until);
 }

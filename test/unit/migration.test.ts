@@ -104,4 +104,28 @@ describe("migrating a deployed database from one row per point to frames", () =>
     await maintain(env.DB, now + MINUTE);
     await expectSumsMatchStoredValues();
   });
+
+  it("keeps every metric's place across sums parts and blocks (1,100 metrics)", async () => {
+    await databaseBefore0005();
+    const last = T0;
+    const statements = [env.DB.prepare("INSERT INTO ticks (ts, stored_at, markets, points) VALUES (?1, ?1, 1, 1)").bind(last)];
+    const values = new Map<string, number>();
+    for (let i = 1; i <= 1100; i++) {
+      const value = i * 1.25 + 0.1;
+      values.set(`m${i}`, value);
+      statements.push(env.DB.prepare("INSERT INTO metrics (id, metric_type, symbol, shift) VALUES (?1, 'price', ?2, ?3)").bind(i, `m${i}`, value));
+      statements.push(env.DB.prepare("INSERT INTO points (metric_id, ts, value) VALUES (?1, ?2, ?3)").bind(i, last, value));
+    }
+    statements.push(env.DB.prepare("UPDATE tracker_state SET last_tick = ?1, last_tick_stored_at = ?1").bind(last));
+    for (let i = 0; i < statements.length; i += 500) await env.DB.batch(statements.slice(i, i + 500));
+    await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM sums").first()).toEqual({ n: 3 }); // 512 + 512 + 76
+    for (let now = last + MINUTE; (await readState(env.DB)).convert_until !== null; now += MINUTE) await maintainStorage(env.DB, now);
+    const window = windowEndingAt(last + 30_000);
+    const latest = await latestPoints(env.DB, "price", window);
+    expect(latest).toHaveLength(1100);
+    for (const row of latest) expect(row.value, row.symbol).toBe(values.get(row.symbol));
+    expect(await history(env.DB, "price", "m1100", window)).toEqual([{ ts: last, value: values.get("m1100") }]);
+    await expectSumsMatchStoredValues();
+  });
 });
