@@ -9,8 +9,10 @@ export default defineConfig({
       miniflare: {
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-          BENCH_OPTIONS: process.env.BENCH_OPTIONS ?? '{"metrics":2000,"minutes":1440,"runs":7}',
+          BENCH_OPTIONS: process.env.BENCH_OPTIONS ?? '{"metrics":2000,"minutes":1440,"runs":7,"naiveRuns":3}',
         },
+        // Today's design (the comparison arm), on its own database.
+        d1Databases: { BASELINE: "bench-baseline" },
       },
     })),
   ],

@@ -1,20 +1,27 @@
 #!/usr/bin/env node
 /**
- * `npm run seed [-- --persist-to <dir>] [-- --minutes N]`: fill an empty local
- * D1 with 24 h of synthetic minute points (random walks around plausible
- * prices and volumes), ending the minute before now, so the dashboard has full
- * charts and a meaningful ranking before the tracker has run for a day.
- * Live ticks then add the current minute as usual.
+ * `npm run seed [-- --metrics N] [-- --minutes M] [-- --persist-to <dir>]`:
+ * fill an empty local D1 with synthetic minute values (random walks around
+ * plausible prices and volumes), ending the minute before now, so the
+ * dashboard has full charts and a meaningful ranking before the tracker has
+ * run for a day. Live ticks then add the current minute as usual.
  *
- * The points are written raw, with the metrics' folded sums empty (n = s1 = s2
- * = 0) and tracker_state.lo = hi = 0: the rank query then reads them raw, and
- * the first tick's fold sums them, exactly as for points a tick wrote.
+ * Default: the 28 metrics below x 1,440 minutes. With --metrics N, N metrics
+ * in all: these first, then synthetic pairs (`a17usd`, price) and assets
+ * (`a17`, volume), alternating.
+ *
+ * It writes the tracker's own layout (migrations/0005): metrics with their
+ * slots, one frame row per metric type, block of 48 metrics and minute, and the
+ * rank sums over the whole day computed here exactly (two passes, K = mean),
+ * with tracker_state saying so (lo, hi], as a stored day of ticks leaves them.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+const BLOCK_SLOTS = 48; // src/storage/ledger.ts
+const PART_SLOTS = 512;
 const args = process.argv.slice(2);
 const option = (name) => {
   const i = args.indexOf(name);
@@ -23,10 +30,11 @@ const option = (name) => {
 const persistTo = option("--persist-to");
 const minutes = Number(option("--minutes") ?? 1440);
 const MINUTE = 60_000;
+const DAY = 1440 * MINUTE;
 const end = Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE;
 
 // [symbol, starting value, volatility per minute (relative)]
-const METRICS = {
+const NAMED = {
   price: [
     ["btcusd", 55000, 0.0009], ["btceur", 50050, 0.0008], ["ethusd", 3000, 0.0012], ["ethbtc", 0.05, 0.0006],
     ["adausd", 1.1122, 0.0018], ["1inchusd", 0.5, 0.002], ["solusd", 150, 0.0016], ["xrpusd", 0.6, 0.0015],
@@ -39,6 +47,12 @@ const METRICS = {
     ["doge", 88000000, 0.007], ["ltc", 21000, 0.004], ["dot", 310000, 0.005], ["link", 140000, 0.005],
   ],
 };
+const named = NAMED.price.length + NAMED.volume.length;
+const total = Number(option("--metrics") ?? named);
+if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440 || !Number.isInteger(total) || total < 1) {
+  console.error("[seed] --minutes must be 1-1440 and --metrics a positive integer");
+  process.exit(2);
+}
 
 /** A small deterministic PRNG (mulberry32), so every seed draws the same walks. */
 function random(seed) {
@@ -49,10 +63,22 @@ function random(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+const next = random(20261129);
+
+const metrics = { price: [], volume: [] };
+for (const type of ["price", "volume"]) metrics[type].push(...NAMED[type]);
+for (let i = 0; metrics.price.length + metrics.volume.length < total; i++) {
+  const type = i % 2 === 0 ? "price" : "volume";
+  const start = Number((10 ** (next() * 8 - 3)).toPrecision(6));
+  metrics[type].push([type === "price" ? `a${i}usd` : `a${i}`, start, 0.0005 + next() * 0.003]);
+}
+let over = metrics.price.length + metrics.volume.length - total;
+while (over-- > 0) (metrics.volume.length > metrics.price.length ? metrics.volume : metrics.price).pop();
 
 function wrangler(commandArgs) {
   const result = spawnSync("wrangler", [...commandArgs, ...(persistTo ? ["--persist-to", persistTo] : [])], {
     encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
     env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...process.env },
   });
   if (result.status !== 0) {
@@ -63,33 +89,64 @@ function wrangler(commandArgs) {
 }
 
 wrangler(["d1", "migrations", "apply", "DB", "--local"]);
-const existing = JSON.parse(wrangler(["d1", "execute", "DB", "--local", "--json", "--command", "SELECT count(*) AS n FROM points"]));
+const existing = JSON.parse(wrangler(["d1", "execute", "DB", "--local", "--json", "--command", "SELECT count(*) AS n FROM frames"]));
 if (existing[0].results[0].n > 0) {
-  console.error("[seed] the local database already has points: seed an empty one (remove .wrangler/state, or use --persist-to)");
+  console.error("[seed] the local database already has values: seed an empty one (remove .wrangler/state, or use --persist-to)");
   process.exit(1);
 }
 
 const sql = [];
-const rows = [];
-let id = 0;
-const next = random(20261129);
-for (const [metricType, metrics] of Object.entries(METRICS)) {
-  for (const [symbol, start, volatility] of metrics) {
-    id += 1;
-    sql.push(`INSERT INTO metrics (id, metric_type, symbol, shift) VALUES (${id}, '${metricType}', '${symbol}', ${start});`);
-    // A random walk drawn back in time from `start` (so the live ticks, which
-    // read the fixtures' values, continue it), pulled gently towards `start`.
+const first = end - (minutes - 1) * MINUTE;
+const quote = (text) => `'${text.replaceAll("'", "''")}'`;
+const inserts = (table, columns, rows, per) => {
+  for (let i = 0; i < rows.length; i += per) sql.push(`INSERT INTO ${table} (${columns}) VALUES ${rows.slice(i, i + per).join(",")};`);
+};
+let values = 0;
+for (const [type, list] of Object.entries(metrics)) {
+  // series[slot][minute index], oldest first: a random walk drawn back in time
+  // from `start` (so live ticks, which read real values, continue it).
+  const series = list.map(([, start, volatility]) => {
+    const walk = new Array(minutes);
     let value = start;
-    for (let i = 0; i < minutes; i++) {
+    for (let i = minutes - 1; i >= 0; i--) {
       value *= 1 + volatility * (next() + next() + next() - 1.5) * 2 + 0.02 * volatility * (start / value - 1);
-      rows.push(`(${id}, ${end - i * MINUTE}, ${Number(value.toPrecision(10))})`);
+      walk[i] = Number(value.toPrecision(10));
+    }
+    return walk;
+  });
+  values += list.length * minutes;
+  inserts("metrics", "metric_type, symbol, slot", list.map(([symbol], slot) => `('${type}', ${quote(symbol)}, ${slot})`), 500);
+  const frames = [];
+  for (let block = 0; block * BLOCK_SLOTS < list.length; block++) {
+    for (let i = 0; i < minutes; i++) {
+      const frame = series.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS).map((walk) => walk[i]);
+      frames.push(`('${type}', ${block}, ${first + i * MINUTE}, '${JSON.stringify(frame)}')`);
     }
   }
+  inserts("frames", "metric_type, block, ts, v", frames, 50);
+  // The exact sums of each series over the day, shifted by its mean; e is the
+  // value at lo + 1 minute (lo = end - 24 h), present only with a full day.
+  const sums = [];
+  for (let part = 0; part * PART_SLOTS < list.length; part++) {
+    const slots = list.slice(part * PART_SLOTS, (part + 1) * PART_SLOTS);
+    const data = slots.map(([symbol], j) => {
+      const walk = series[part * PART_SLOTS + j];
+      const mean = walk.reduce((a, b) => a + b, 0) / walk.length;
+      const s1 = walk.reduce((a, v) => a + (v - mean), 0);
+      const s2 = walk.reduce((a, v) => a + (v - mean) * (v - mean), 0);
+      return [symbol, walk.length, s1, s2, mean, minutes === 1440 ? walk[0] : null];
+    });
+    const latest = slots.map(([symbol], j) => [symbol, end, series[part * PART_SLOTS + j][minutes - 1]]);
+    sums.push(`('${type}', ${part}, ${quote(JSON.stringify(data))}, ${quote(JSON.stringify(latest))})`);
+  }
+  inserts("sums", "metric_type, part, data, latest", sums, 1);
 }
-for (let i = 0; i < rows.length; i += 1000) sql.push(`INSERT INTO points (metric_id, ts, value) VALUES ${rows.slice(i, i + 1000).join(",")};`);
-const ticks = Array.from({ length: minutes }, (_, i) => `(${end - i * MINUTE}, ${end - i * MINUTE + 2000}, ${id}, ${id})`);
-for (let i = 0; i < ticks.length; i += 1000) sql.push(`INSERT INTO ticks (ts, stored_at, markets, points) VALUES ${ticks.slice(i, i + 1000).join(",")};`);
-sql.push(`UPDATE tracker_state SET version = version + 1, last_tick = ${end}, last_tick_stored_at = ${end + 2000};`);
+const ticks = Array.from({ length: minutes }, (_, i) => `(${first + i * MINUTE}, ${first + i * MINUTE + 2000}, ${total}, ${total})`);
+inserts("ticks", "ts, stored_at, markets, points", ticks, 1000);
+sql.push(
+  `UPDATE tracker_state SET version = version + 1, last_tick = ${end}, last_tick_stored_at = ${end + 2000},
+     lo = ${end - DAY}, hi = ${end}, purged_until = ${end - DAY}, ledger = ledger + 1;`,
+);
 
 const dir = mkdtempSync(join(tmpdir(), "tracker-seed-"));
 try {
@@ -100,5 +157,5 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(
-  `[seed] ${rows.length} points: ${id} metrics x ${minutes} minutes, ${new Date(end - (minutes - 1) * MINUTE).toISOString()} .. ${new Date(end).toISOString()}`,
+  `[seed] ${values} values: ${metrics.price.length} price + ${metrics.volume.length} volume metrics x ${minutes} minutes, ${new Date(first).toISOString()} .. ${new Date(end).toISOString()}`,
 );

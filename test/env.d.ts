@@ -7,5 +7,7 @@ declare namespace Cloudflare {
   interface Env {
     /** Only in `npm run bench`: {"metrics", "minutes", "runs"}. */
     BENCH_OPTIONS: string;
+    /** Only in `npm run bench`: today's design before issue 10, the comparison arm. */
+    BASELINE: D1Database;
   }
 }

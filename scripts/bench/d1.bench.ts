@@ -2,65 +2,91 @@
  * The D1 half of `npm run bench`, run by vitest in workerd (as the tests are)
  * with vitest.bench.config.ts. Prints one line `BENCH_RESULT <json>` that
  * scripts/bench/run.mjs turns into the table.
+ *
+ * Two databases get the same data: DB (our layout, every migration) and
+ * BASELINE (today's design before issue 10: migrations 0001-0004, one row per
+ * point, scripts/bench/baseline.ts). The naive rank runs on BASELINE's points.
  */
+import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
-import { buildHourlyBuckets, measureFold, measureHistory, measurePurge, measureRank, measureTick, seed } from "./workload";
+import { measureBaselineMaintenance, measureBaselineTick, measureRead, measureTick, seedBaseline, seedOurs } from "./workload";
 
 const MINUTE = 60_000;
 
 it("benchmark", async () => {
-  const { metrics, minutes, runs } = JSON.parse(env.BENCH_OPTIONS) as { metrics: number; minutes: number; runs: number };
+  const { metrics, minutes, runs, naiveRuns } = JSON.parse(env.BENCH_OPTIONS) as {
+    metrics: number;
+    minutes: number;
+    runs: number;
+    naiveRuns: number;
+  };
   const started = Date.now();
   const progress = (message: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+  await applyD1Migrations(env.BASELINE, env.TEST_MIGRATIONS.filter((migration) => migration.name < "0005"));
 
   // History ends at minute `last`; then 12 live ticks follow, as the tracker runs.
   const last = Math.floor(Date.UTC(2026, 10, 29, 12, 0) / MINUTE);
-  const points = await seed(env.DB, metrics, minutes, last);
-  progress(`seeded ${points} points`);
-  const initialFold = await measureFold(env.DB, last * MINUTE);
-  progress(`initial fold: ${initialFold.cost.rowsRead} rows read`);
+  const points = await seedBaseline(env.BASELINE, metrics, minutes, last);
+  progress(`baseline seeded: ${points} points`);
+  const initialFold = await measureBaselineMaintenance(env.BASELINE, last);
+  const build = await seedOurs(env.DB, metrics, minutes, last);
+  progress(`ours seeded; sums built by ${build.length} maintenance runs`);
 
   const ticks = [];
-  let fold, purge;
+  const baselineTicks = [];
+  let baselineMaintenance;
   for (let j = 1; j <= 12; j++) {
     const minute = last + j;
     ticks.push(await measureTick(env.DB, metrics, minute));
-    if (j === 10) {
-      // The maintenance the scheduled handler runs every 10 minutes.
-      fold = await measureFold(env.DB, minute * MINUTE);
-      purge = await measurePurge(env.DB, minute * MINUTE - 24 * 60 * MINUTE);
-    }
+    baselineTicks.push(await measureBaselineTick(env.BASELINE, metrics, minute));
+    // The maintenance today's scheduled handler runs every 10 minutes.
+    if (j === 10) baselineMaintenance = await measureBaselineMaintenance(env.BASELINE, minute);
   }
   progress("ticks done");
 
-  // Read 30 s after the last tick: the sums were folded 2 minutes earlier.
-  const now = (last + 12) * MINUTE + 30_000;
-  await buildHourlyBuckets(env.DB);
-  const rankOurs = [];
-  const rankNaive = [];
-  const rankHourly = [];
-  const history = [];
-  for (let run = 0; run < runs; run++) {
-    rankOurs.push(await measureRank(env.DB, "ours", now));
-    rankNaive.push(await measureRank(env.DB, "naive", now));
-    rankHourly.push(await measureRank(env.DB, "hourly", now));
-    history.push(await measureHistory(env.DB, "p17", now));
+  // Two moments of our cycle: 5 s after the tick of minute last + 12 landed
+  // (the sums are the window), and 5 s into the next minute before its tick
+  // lands (the window has lost a minute the sums still hold).
+  const moments = { after_tick: (last + 12) * MINUTE + 5_000, before_tick: (last + 13) * MINUTE + 5_000 };
+  const reads: Record<string, Record<string, Record<string, Awaited<ReturnType<typeof measureRead>>[]>>> = {};
+  for (const [moment, now] of Object.entries(moments)) {
+    reads[moment] = { ours: {}, baseline: {}, naive: {} };
+    for (let run = 0; run < runs; run++) {
+      for (const read of ["rank", "history", "latest", "metrics", "metric", "root"]) {
+        // Reads of about a millisecond are timed over 100 calls (the clock moves in whole ms);
+        // the two designs take turns going first, so neither always runs on a warmer cache.
+        const repeat = read === "metric" || read === "root" ? 100 : 10;
+        const order = run % 2 === 0 ? (["ours", "baseline"] as const) : (["baseline", "ours"] as const);
+        for (const design of order) {
+          (reads[moment]![design]![read] ??= []).push(await measureRead(design === "ours" ? env.DB : env.BASELINE, design, read, now, repeat));
+        }
+      }
+      if (run < naiveRuns) (reads[moment]!.naive!.rank ??= []).push(await measureRead(env.BASELINE, "naive", "rank", now));
+    }
+    progress(`reads at ${moment} done`);
   }
-  progress("reads done");
 
-  const strip = <T extends { rows?: unknown }>(runs: T[]) => runs.map(({ rows, ...rest }) => rest);
+  const strip = (list: { rows?: unknown }[]) => list.map(({ rows, ...rest }) => rest);
+  const summary: Record<string, unknown> = {};
+  const rankRows: Record<string, Record<string, unknown>> = {};
+  for (const [moment, designs] of Object.entries(reads)) {
+    summary[moment] = Object.fromEntries(
+      Object.entries(designs).map(([design, byRead]) => [design, Object.fromEntries(Object.entries(byRead).map(([read, list]) => [read, strip(list)]))]),
+    );
+    rankRows[moment] = { ours: designs.ours!.rank![0]!.rows, baseline: designs.baseline!.rank![0]!.rows, naive: designs.naive!.rank![0]!.rows };
+  }
   console.log(
     `BENCH_RESULT ${JSON.stringify({
       scale: { metrics, minutes, points, runs },
+      build,
       initialFold,
-      ticks: ticks.slice(1), // the first tick creates the volume metrics
-      firstTick: ticks[0],
-      fold,
-      purge,
-      rank: { ours: strip(rankOurs), naive: strip(rankNaive), hourly: strip(rankHourly) },
-      rankRows: { ours: rankOurs[0]!.rows, naive: rankNaive[0]!.rows, hourly: rankHourly[0]!.rows },
-      history,
+      // The first tick of each arm is left out of the steady state.
+      ticks: ticks.slice(1, 11),
+      baselineTicks: baselineTicks.slice(1, 11),
+      baselineMaintenance,
+      reads: summary,
+      rankRows,
     })}`,
   );
 });

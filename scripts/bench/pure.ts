@@ -23,7 +23,8 @@ export async function timePureTick(markets: number, runs: number) {
   }
   const body = JSON.stringify({ result, allowance: { cost: 0.015, remaining: 9.9 } });
   const db = {
-    prepare: () => ({ bind: () => ({ first: async () => ({ catalog: JSON.stringify(catalog) }) }) }),
+    // The stored catalogue, fresh (fetched at 0 = ctx.now), in src/sources/catalog.ts's format.
+    prepare: () => ({ bind: () => ({ first: async () => ({ catalog: JSON.stringify({ pairs: catalog, missing: [] }), fetched_at: 0 }) }) }),
   } as unknown as D1Database;
   const source = cryptowatch({ baseUrl: "http://upstream.invalid" });
   const ctx = { fetch: async () => new Response(body), db, now: 0 };

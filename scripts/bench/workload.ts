@@ -1,12 +1,17 @@
 /**
- * The benchmark's workload: the tracker's own storage functions, and the naive
- * design's queries, run against a local D1 in workerd, with D1's meta.
+ * The benchmark's workload: the tracker's own storage functions ("ours", on
+ * DB) and today's design before issue 10 ("baseline", scripts/bench/baseline.ts
+ * on its own database BASELINE), fed the same data, plus the naive rank on the
+ * baseline's points. Everything measured with D1's own meta.
  */
 import type { Point } from "../../src/ingest/aggregate";
-import { history, rankAll, type Reader } from "../../src/storage/queries";
-import { metered } from "../../test/unit/metered";
-import { fold, insertTick, purge, type WriteCost } from "../../src/storage/ticks";
+import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
+import { history, latestPoint, latestPoints, listMetrics, rankAll, type Reader } from "../../src/storage/queries";
+import { recordSourceStatuses, latestSourceStatuses } from "../../src/storage/sources";
+import { claimTick, insertTick, maintainStorage, readState, type WriteCost } from "../../src/storage/ticks";
 import { MINUTE_MS, windowEndingAt, type Window } from "../../src/storage/window";
+import { metered } from "../../test/unit/metered";
+import * as baseline from "./baseline";
 
 /**
  * Deterministic pseudo-random in [0, 1) from two integers. The square keeps
@@ -23,19 +28,22 @@ const unit = (a: number, b: number) => {
 };
 
 /**
- * The value of metric i at minute k (minutes since the epoch). Kinds, by i % 10:
- * 0 a stablecoin (mean 1, std ~1e-6); 1 a volume near 1e12 changing by units;
- * 2 constant (std 0, ties); 3 missing 30 % of minutes; others ordinary prices
- * from 1e-4 to 1e5.
+ * The value of price metric i at minute k (minutes since the epoch). Kinds, by
+ * i % 10: 0 a stablecoin (mean 1, std ~1e-6); 1 a volume near 1e12 changing by
+ * units; 2 constant (std 0, ties); 3 missing 30 % of minutes; others ordinary
+ * prices from 1e-4 to 1e5. Volume metric i: around 1e6.
  */
-function valueSql(i: string, k: string): string {
+function valueSql(type: "price" | "volume", i: string, k: string): string {
   const u = unitSql(i, k);
+  if (type === "volume") return `1e6 * (1 + ${unitSql(`(${i} + 7)`, k)})`;
   return `CASE ${i} % 10
     WHEN 0 THEN 1.0 + (${u} - 0.5) * 3.46e-6
     WHEN 1 THEN 1e12 + round(${u} * 100)
     WHEN 2 THEN 1.0 + (${i} % 7) * 0.1
     ELSE pow(10, (${i} % 10) - 5) * (1 + 0.05 * (${u} - 0.5)) END`;
 }
+const presentSql = (type: "price" | "volume", i: string, k: string) =>
+  type === "volume" ? "1" : `(${i} % 10 != 3 OR ${unitSql(k, i)} >= 0.3)`;
 
 function value(i: number, k: number): number {
   const u = unit(i, k);
@@ -52,6 +60,8 @@ function value(i: number, k: number): number {
 }
 
 const present = (i: number, k: number) => i % 10 !== 3 || unit(k, i) >= 0.3;
+const TYPES = ["price", "volume"] as const;
+const prefix = { price: "p", volume: "v" };
 
 /** The naive design: scan every point of the type in the window, two passes. */
 const NAIVE_RANK = `
@@ -77,61 +87,7 @@ async function naiveRank(db: Reader, metricType: string, window: Window) {
   return results;
 }
 
-/**
- * The design the README calls "hourly buckets": per metric and hour, shifted
- * sums (n, s1, s2), plus the raw points of the two partial hours at the edges of
- * the window. Built here, for the benchmark only, from the stored points.
- */
-export async function buildHourlyBuckets(db: D1Database): Promise<void> {
-  await db.batch([
-    db.prepare(
-      `CREATE TABLE IF NOT EXISTS bench_hourly (
-         metric_id INTEGER NOT NULL, hour INTEGER NOT NULL, n INTEGER NOT NULL, s1 REAL NOT NULL, s2 REAL NOT NULL,
-         PRIMARY KEY (metric_id, hour)) WITHOUT ROWID`,
-    ),
-    db.prepare("DELETE FROM bench_hourly"),
-    db.prepare(
-      `INSERT INTO bench_hourly
-       SELECT p.metric_id, p.ts / 3600000, count(*), sum(p.value - m.shift), sum((p.value - m.shift) * (p.value - m.shift))
-       FROM metrics m JOIN points p ON p.metric_id = m.id GROUP BY p.metric_id, p.ts / 3600000`,
-    ),
-  ]);
-}
-
-// ?4 = first whole hour in the window, ?5 = first hour after the last whole one.
-const HOURLY_RANK = `
-  WITH parts AS (
-    SELECT m.id, hb.n, hb.s1, hb.s2
-    FROM metrics m JOIN bench_hourly hb ON hb.metric_id = m.id AND hb.hour >= ?4 AND hb.hour < ?5
-    WHERE m.metric_type = ?1
-    UNION ALL
-    SELECT m.id, 1, p.value - m.shift, (p.value - m.shift) * (p.value - m.shift)
-    FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts > ?2 AND p.ts < ?4 * 3600000
-    WHERE m.metric_type = ?1
-    UNION ALL
-    SELECT m.id, 1, p.value - m.shift, (p.value - m.shift) * (p.value - m.shift)
-    FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts >= ?5 * 3600000 AND p.ts <= ?3
-    WHERE m.metric_type = ?1
-  ),
-  sums AS (SELECT id, sum(n) AS n, sum(s1) AS s1, sum(s2) AS s2 FROM parts GROUP BY id),
-  variances AS (
-    SELECT id, CASE WHEN s2 - s1 * s1 / n <= s2 * 1e-12 THEN 0.0 ELSE (s2 - s1 * s1 / n) / n END AS variance
-    FROM sums WHERE n > 0
-  )
-  SELECT m.symbol, sqrt(variance) AS stddev, RANK() OVER (ORDER BY variance DESC) AS rank, count(*) OVER () AS total
-  FROM variances v JOIN metrics m ON m.id = v.id
-  ORDER BY rank, m.symbol`;
-
-async function hourlyRank(db: Reader, metricType: string, window: Window) {
-  const hour = 3_600_000;
-  const { results } = await db
-    .prepare(HOURLY_RANK)
-    .bind(metricType, window.since, window.until, Math.floor(window.since / hour) + 1, Math.floor((window.until + 1) / hour))
-    .all<{ symbol: string; stddev: number; rank: number; total: number }>();
-  return results;
-}
-
-function tickPoints(metrics: number, minute: number): Point[] {
+export function tickPoints(metrics: number, minute: number): Point[] {
   const points: Point[] = [];
   for (let i = 0; i < metrics; i++) {
     if (present(i, minute)) points.push({ metric_type: "price", symbol: `p${i}`, value: value(i, minute) });
@@ -139,6 +95,16 @@ function tickPoints(metrics: number, minute: number): Point[] {
   }
   return points;
 }
+
+/** What a tick's run writes besides the tick: each source's status (7 sources). */
+const STATUSES = ["kraken", "coinbase", "bitstamp", "okx", "kucoin", "bitfinex", "binance"].map((source) => ({
+  source,
+  status: "ok" as const,
+  markets: 600,
+  dropped: {},
+  latency_ms: 200,
+  error: null,
+}));
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
   // Inside workerd the clock advances across I/O only: each D1 call is I/O,
@@ -153,70 +119,156 @@ export interface Measured {
   ms: number;
 }
 
-/** Metrics p0..p(n-1) of type price, `minutes` points each, the newest at minute `last`. */
-export async function seed(db: D1Database, metrics: number, minutes: number, last: number): Promise<number> {
-  await db
-    .prepare(
-      `WITH RECURSIVE i (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM i WHERE i < ?1 - 1)
-       INSERT INTO metrics (id, metric_type, symbol, shift)
-       SELECT i + 1, 'price', 'p' || i, ${valueSql("i", "?2")} FROM i`,
-    )
-    // As the tick does, a metric is shifted by its first value.
-    .bind(metrics, last - minutes + 1)
-    .run();
-  const chunk = 50;
-  for (let from = 0; from < metrics; from += chunk) {
-    await db
-      .prepare(
-        `WITH RECURSIVE i (i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM i WHERE i < ?2 - 1),
-         k (k) AS (SELECT ?3 - ?4 + 1 UNION ALL SELECT k + 1 FROM k WHERE k < ?3)
-         INSERT INTO points (metric_id, ts, value)
-         SELECT i + 1, k * 60000, ${valueSql("i", "k")} FROM i, k
-         WHERE i % 10 != 3 OR ${unitSql("k", "i")} >= 0.3
-         ORDER BY i, k`,
-      )
-      .bind(from, Math.min(from + chunk, metrics), last, minutes)
-      .run();
-  }
-  // The seeded minutes are stored ticks, as far as the purge is concerned.
-  await db
+const seedTicks = (db: D1Database, last: number, minutes: number) =>
+  db
     .prepare(
       `WITH RECURSIVE k (k) AS (SELECT ?1 - ?2 + 1 UNION ALL SELECT k + 1 FROM k WHERE k < ?1)
        INSERT INTO ticks (ts, stored_at, markets, points) SELECT k * 60000, k * 60000, 0, 0 FROM k`,
     )
     .bind(last, minutes)
     .run();
+
+/** Baseline: metrics p0.., v0.. with `minutes` points each, the newest at minute `last`; one row per point. */
+export async function seedBaseline(db: D1Database, metrics: number, minutes: number, last: number): Promise<number> {
+  for (const [t, type] of TYPES.entries()) {
+    await db
+      .prepare(
+        `WITH RECURSIVE i (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM i WHERE i < ?1 - 1)
+         INSERT INTO metrics (id, metric_type, symbol, shift)
+         SELECT ?3 + i + 1, '${type}', '${prefix[type]}' || i, ${valueSql(type, "i", "?2")} FROM i`,
+      )
+      // As the tick does, a metric is shifted by its first value.
+      .bind(metrics, last - minutes + 1, t * metrics)
+      .run();
+    const chunk = 50;
+    for (let from = 0; from < metrics; from += chunk) {
+      await db
+        .prepare(
+          `WITH RECURSIVE i (i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM i WHERE i < ?2 - 1),
+           k (k) AS (SELECT ?3 - ?4 + 1 UNION ALL SELECT k + 1 FROM k WHERE k < ?3)
+           INSERT INTO points (metric_id, ts, value)
+           SELECT ?5 + i + 1, k * 60000, ${valueSql(type, "i", "k")} FROM i, k
+           WHERE ${presentSql(type, "i", "k")}
+           ORDER BY i, k`,
+        )
+        .bind(from, Math.min(from + chunk, metrics), last, minutes, t * metrics)
+        .run();
+    }
+  }
+  await seedTicks(db, last, minutes);
   await db.prepare("UPDATE tracker_state SET last_tick = ?1, version = 1").bind(last * MINUTE_MS).run();
   const count = await db.prepare("SELECT count(*) AS n FROM points").first<{ n: number }>();
   return count?.n ?? 0;
 }
 
-export async function measureFold(db: D1Database, until: number): Promise<Measured> {
-  const { result, ms } = await timed(() => fold(db, until));
-  return { cost: result, ms };
+/**
+ * Ours, the same data: frames written in SQL, block by block; the sums built
+ * by the scheduled maintenance itself (lo extends back over the stored minutes
+ * in bounded chunks, as after a migration). Returns the maintenance runs' cost.
+ */
+export async function seedOurs(db: D1Database, metrics: number, minutes: number, last: number) {
+  for (const type of TYPES) {
+    await db
+      .prepare(
+        `WITH RECURSIVE i (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM i WHERE i < ?1 - 1)
+         INSERT INTO metrics (metric_type, symbol, slot) SELECT '${type}', '${prefix[type]}' || i, i FROM i`,
+      )
+      .bind(metrics)
+      .run();
+    await db
+      .prepare(
+        `WITH RECURSIVE i (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM i WHERE i < ?1 - 1)
+         INSERT INTO sums (metric_type, part, data, latest)
+         SELECT '${type}', i / ${PART_SLOTS},
+                json_group_array(json_array('${prefix[type]}' || i, 0, 0.0, 0.0, ${valueSql(type, "i", "?2")}, NULL) ORDER BY i),
+                json_group_array(json_array('${prefix[type]}' || i, NULL, NULL) ORDER BY i)
+         FROM i GROUP BY i / ${PART_SLOTS}`,
+      )
+      .bind(metrics, last - minutes + 1)
+      .run();
+    for (let block = 0; block * BLOCK_SLOTS < metrics; block++) {
+      await db
+        .prepare(
+          `WITH RECURSIVE s (s) AS (SELECT 0 UNION ALL SELECT s + 1 FROM s WHERE s < ${BLOCK_SLOTS - 1}),
+           k (k) AS (SELECT ?2 - ?3 + 1 UNION ALL SELECT k + 1 FROM k WHERE k < ?2),
+           cells AS (
+             SELECT k.k, s.s, CASE WHEN ${presentSql(type, `(?1 * ${BLOCK_SLOTS} + s.s)`, "k.k")} THEN ${valueSql(type, `(?1 * ${BLOCK_SLOTS} + s.s)`, "k.k")} END AS v
+             FROM k, s WHERE ?1 * ${BLOCK_SLOTS} + s.s < ?4
+           )
+           INSERT INTO frames (metric_type, block, ts, v)
+           SELECT '${type}', ?1, k * 60000, json_group_array(v ORDER BY s) FROM cells GROUP BY k`,
+        )
+        .bind(block, last, minutes, metrics)
+        .run();
+    }
+  }
+  await seedTicks(db, last, minutes);
+  const ts = last * MINUTE_MS;
+  await db.prepare("UPDATE tracker_state SET last_tick = ?1, lo = ?1, hi = ?1, version = 1").bind(ts).run();
+  const runs: Measured[] = [];
+  for (;;) {
+    const { result, ms } = await timed(() => maintainStorage(db, ts));
+    if (result.rowsWritten === 0) break;
+    runs.push({ cost: result, ms });
+  }
+  return runs;
 }
 
-export async function measurePurge(db: D1Database, cutoff: number): Promise<Measured & { deleted: number }> {
-  const { result, ms } = await timed(() => purge(db, cutoff));
-  return { cost: result, ms, deleted: result.deleted };
-}
-
-export async function measureTick(db: D1Database, metrics: number, minute: number): Promise<Measured & { points: number }> {
+export async function measureTick(db: D1Database, metrics: number, minute: number) {
   const points = tickPoints(metrics, minute);
   const ts = minute * MINUTE_MS;
+  const lease = await claimTick(db, ts, ts, ts + 50_000).then(() => 1);
   const { result, ms } = await timed(() => insertTick(db, { ts, storedAt: ts, markets: points.length, points }));
-  return { cost: result, ms, points: points.length };
+  const statuses = await recordSourceStatuses(db, ts, STATUSES);
+  return { cost: result, ms, points: points.length, lease, statuses };
 }
 
-export async function measureRank(db: D1Database, design: "ours" | "naive" | "hourly", now: number) {
-  const { reader, cost } = metered(db);
-  const run = { ours: rankAll, naive: naiveRank, hourly: hourlyRank }[design];
-  const { result, ms } = await timed(() => run(reader, "price", windowEndingAt(now)));
-  return { cost: cost(), ms, rows: result };
+export async function measureBaselineTick(db: D1Database, metrics: number, minute: number) {
+  const points = tickPoints(metrics, minute);
+  const ts = minute * MINUTE_MS;
+  const { result, ms } = await timed(() => baseline.insertTick(db, { ts, storedAt: ts, markets: points.length, points }));
+  const statuses = await recordSourceStatuses(db, ts, STATUSES);
+  return { cost: result, ms, points: points.length, statuses };
 }
 
-export async function measureHistory(db: D1Database, symbol: string, now: number) {
+export async function measureBaselineMaintenance(db: D1Database, minute: number) {
+  const fold = await timed(() => baseline.fold(db, minute * MINUTE_MS));
+  const purge = await timed(() => baseline.purge(db, minute * MINUTE_MS - 24 * 60 * MINUTE_MS));
+  return { fold: { cost: fold.result, ms: fold.ms }, purge: { cost: purge.result, ms: purge.ms, deleted: purge.result.deleted } };
+}
+
+type Design = "ours" | "baseline" | "naive";
+
+/** One read, metered: what the API runs for it. */
+export async function measureRead(db: D1Database, design: Design, read: string, now: number, repeat = 1) {
   const { reader, cost } = metered(db);
-  const { result, ms } = await timed(() => history(reader, "price", symbol, windowEndingAt(now)));
-  return { cost: cost(), ms, points: result.length };
+  const window = windowEndingAt(now);
+  const run: Record<string, () => Promise<unknown>> =
+    design === "naive"
+      ? { rank: () => naiveRank(reader, "price", window) }
+      : design === "ours"
+        ? {
+            rank: () => rankAll(reader, "price", window),
+            history: () => history(reader, "price", "p17", window),
+            latest: () => latestPoints(reader, "price", window),
+            metrics: () => listMetrics(reader, "price", window),
+            metric: () => latestPoint(reader, "price", "p17", window),
+            root: async () => [await readState(reader as D1Database), await latestSourceStatuses(reader)],
+          }
+        : {
+            rank: () => baseline.rankAll(reader, "price", window),
+            history: () => baseline.history(reader, "price", "p17", window),
+            latest: () => baseline.latestPoints(reader, "price", window),
+            metrics: () => baseline.listMetrics(reader, "price", window),
+            metric: () => baseline.latestPoint(reader, "price", "p17", window),
+            root: async () => [await baseline.readState(reader as D1Database), await latestSourceStatuses(reader)],
+          };
+  const { result } = await timed(run[read]!);
+  const measured = cost();
+  // workerd's clock moves in whole milliseconds (and only across I/O): a fast
+  // read is timed over `repeat` back-to-back calls and divided.
+  const repeated = await timed(async () => {
+    for (let i = 0; i < repeat; i++) await run[read]!();
+  });
+  return { cost: measured, ms: repeated.ms / repeat, rows: read === "rank" ? result : undefined, count: Array.isArray(result) ? result.length : 1 };
 }

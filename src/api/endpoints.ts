@@ -36,6 +36,8 @@ export interface Endpoint<Path extends string = string, Query extends ParamName 
   edgeCache?: boolean;
   /** The 200 answer. `headers` and `content` add to (or replace) the standard ones. */
   ok: { description: string; schema: object; example?: unknown; headers?: object; content?: object };
+  /** Other answers, by status, added to (or replacing) the standard ones. */
+  responses?: Record<string, object>;
 }
 
 /** Keeps the path and the query parameters as types, so that the handler registered with it is checked against them. */
@@ -58,6 +60,28 @@ const METRIC_TYPE_NAME = PARAMS.metric_type.doc.schema;
 const SYMBOL_NAME = { type: "string", pattern: SYMBOL.source, examples: ["btceur"] };
 const METRIC_TYPE = object({ metric_type: METRIC_TYPE_NAME, description: { type: "string" } });
 const describedTypes = METRIC_TYPES.map(({ metric_type, description }) => ({ metric_type, description }));
+
+/** What /health and / report about the tracker itself (routes.ts, healthOf). */
+const HEALTH_FIELDS = {
+  status: {
+    description: "degraded: the last tick is older than 5 minutes, or maintenance is more than 30 minutes behind it",
+    enum: ["ok", "degraded"],
+  },
+  reason: { description: "Why degraded (null when ok)", type: ["string", "null"] },
+  last_tick: { description: "The latest stored tick; null before the first", ...nullable(TIME) },
+  last_tick_age_seconds: { description: "Seconds since that tick was stored", type: ["integer", "null"], minimum: 0 },
+  sums_lag_seconds: {
+    description: "How far the rank sums are behind the last tick (0 in steady state); null before the first tick",
+    type: ["integer", "null"],
+    minimum: 0,
+  },
+  purge_lag_seconds: {
+    description: "How far the purge of values older than 24 h is behind the last tick (0 in steady state); null before the first tick",
+    type: ["integer", "null"],
+    minimum: 0,
+  },
+};
+const HEALTH_EXAMPLE = { status: "ok", reason: null, last_tick: T, last_tick_age_seconds: 12, sums_lag_seconds: 0, purge_lag_seconds: 0 };
 
 const ALERTS = {
   description: "The alerts",
@@ -159,9 +183,7 @@ export const ENDPOINTS = {
     ok: {
       description: "The tracker's status (JSON), or the dashboard page for a browser",
       schema: object({
-        status: { const: "ok" },
-        last_tick: { description: "The latest stored tick; null before the first", ...nullable(TIME) },
-        last_tick_age_seconds: { description: "Seconds since that tick was stored", type: ["integer", "null"], minimum: 0 },
+        ...HEALTH_FIELDS,
         metric_types: array(METRIC_TYPE_NAME),
         sources: {
           description: "Of the sources the latest tick read, how many answered (details: /sources); null before any",
@@ -169,7 +191,7 @@ export const ENDPOINTS = {
           pattern: "^[0-9]+/[0-9]+ ok$",
         },
       }),
-      example: { status: "ok", last_tick: T, last_tick_age_seconds: 12, metric_types: METRIC_TYPES.map((type) => type.metric_type), sources: "6/7 ok" },
+      example: { ...HEALTH_EXAMPLE, metric_types: METRIC_TYPES.map((type) => type.metric_type), sources: "6/7 ok" },
       headers: {
         "Cache-Control": { description: "For JSON as on every endpoint; the page carries the static assets' own caching", required: true, schema: { type: "string" } },
         ETag: { description: "For JSON as on every endpoint; the page's own otherwise", required: true, schema: { type: "string" } },
@@ -183,9 +205,25 @@ export const ENDPOINTS = {
     path: "/health",
     operationId: "health",
     tag: "status",
-    summary: "Liveness: always JSON",
-    freshness: "tick",
-    ok: { description: "Up", schema: object({ status: { const: "ok" } }), example: { status: "ok" } },
+    summary: "Liveness and health: always JSON; with ?strict=1 a degraded tracker answers 503",
+    description:
+      "200 while the Worker and D1 answer, with status `degraded` and a reason when the last tick was stored more than " +
+      "5 minutes ago or the rank sums or the purge are more than 30 minutes behind it. Never cached: a monitor sees now.",
+    query: ["strict"],
+    freshness: "fresh",
+    ok: { description: "Up (ok or degraded)", schema: object(HEALTH_FIELDS), example: HEALTH_EXAMPLE },
+    responses: {
+      "503": {
+        description: "Degraded (with ?strict=1; the same body as the 200), or the database is temporarily unavailable",
+        headers: { "Cache-Control": { $ref: "#/components/headers/NoStore" } },
+        content: {
+          "application/json": {
+            schema: { oneOf: [object(HEALTH_FIELDS), { $ref: "#/components/schemas/Error" }] },
+            example: { ...HEALTH_EXAMPLE, status: "degraded", reason: "the last tick was stored 1260 s ago (limit 300 s)", last_tick_age_seconds: 1260 },
+          },
+        },
+      },
+    },
   }),
   sources: define({
     path: "/sources",

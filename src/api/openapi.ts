@@ -56,6 +56,7 @@ function operation(endpoint: Endpoint<string, ParamName>) {
           ...(inPath.length + query.length > 0 ? { "400": answer("BadRequest") } : {}),
           ...(inPath.length > 0 ? { "404": answer("NotFound") } : {}),
           ...(freshness !== "constant" ? { "503": answer("Unavailable") } : {}),
+          ...endpoint.responses,
         },
       },
     },

@@ -20,6 +20,7 @@ export interface Args {
   symbol: string;
   since: number;
   limit: number;
+  strict: boolean;
 }
 export type ParamName = keyof Args;
 
@@ -88,6 +89,20 @@ export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
       schema: { type: "integer", minimum: 1, maximum: ALERTS_MAX_LIMIT, default: ALERTS_DEFAULT_LIMIT },
       example: 20,
     },
+  },
+  strict: {
+    parse(raw) {
+      if (raw === "1" || raw === "true") return true;
+      if (raw === "0" || raw === "false") return false;
+      throw new StatusError(400, `Malformed strict "${raw}": expected 1, true, 0 or false`);
+    },
+    default: false,
+    doc: {
+      query: "1 (or true): answer 503, with the same body, when the tracker is degraded, for monitors that read only status codes",
+      schema: { type: "string", enum: ["1", "true", "0", "false"], default: "0" },
+      example: "1",
+    },
+
   },
 };
 

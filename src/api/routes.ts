@@ -1,5 +1,5 @@
 /** The metrics API: each handler gets its parameters parsed (params.ts), calls storage, shapes the JSON. */
-import { StatusError } from "itty-router";
+import { json, StatusError } from "itty-router";
 import { alertFacts } from "../alerts/facts";
 import { METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
@@ -7,6 +7,7 @@ import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from
 import { latestSourceStatuses } from "../storage/sources";
 import { metricBreakdown } from "../storage/breakdowns";
 import { priceMarkets, volumeMarkets } from "../ingest/breakdown";
+import { maintenanceLag } from "../storage/ticks";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
 import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
@@ -20,15 +21,37 @@ function metricNotFound(type: MetricTypeDefinition, name: string): StatusError {
   return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last 24 hours)`);
 }
 
+/** A tick older than this, or maintenance further behind, makes the tracker "degraded". */
+export const HEALTH_LIMITS = { tickAgeSeconds: 5 * 60, lagSeconds: 30 * 60 };
+
+/** What /health and / report: the age of the last stored tick and how far maintenance is behind it. */
+function healthOf({ state, now }: ApiRequest) {
+  // Never negative, even if this isolate's clock is behind the one that stored the tick.
+  const age = state.last_tick_stored_at === null ? null : Math.max(0, Math.round((now - state.last_tick_stored_at) / 1000));
+  const lag = maintenanceLag(state);
+  const reasons: string[] = [];
+  if (age === null) reasons.push("no tick stored yet");
+  else if (age > HEALTH_LIMITS.tickAgeSeconds) reasons.push(`the last tick was stored ${age} s ago (limit ${HEALTH_LIMITS.tickAgeSeconds} s)`);
+  if ((lag.sums_lag_seconds ?? 0) > HEALTH_LIMITS.lagSeconds) {
+    reasons.push(`the rank sums are ${lag.sums_lag_seconds} s behind the last tick (limit ${HEALTH_LIMITS.lagSeconds} s)`);
+  }
+  if ((lag.purge_lag_seconds ?? 0) > HEALTH_LIMITS.lagSeconds) {
+    reasons.push(`the purge is ${lag.purge_lag_seconds} s behind the last tick (limit ${HEALTH_LIMITS.lagSeconds} s)`);
+  }
+  return {
+    status: reasons.length === 0 ? ("ok" as const) : ("degraded" as const),
+    reason: reasons.length === 0 ? null : reasons.join("; "),
+    last_tick: state.last_tick === null ? null : iso(state.last_tick),
+    last_tick_age_seconds: age,
+    sums_lag_seconds: lag.sums_lag_seconds,
+    purge_lag_seconds: lag.purge_lag_seconds,
+  };
+}
+
 export async function root(request: ApiRequest) {
-  const { state, now } = request;
   const statuses = await latestSourceStatuses(request.db);
   return {
-    status: "ok",
-    last_tick: state.last_tick === null ? null : iso(state.last_tick),
-    // Never negative, even if this isolate's clock is behind the one that stored the tick.
-    last_tick_age_seconds:
-      state.last_tick_stored_at === null ? null : Math.max(0, Math.round((now - state.last_tick_stored_at) / 1000)),
+    ...healthOf(request),
     metric_types: METRIC_TYPES.map((type) => type.metric_type),
     // "6/7 ok": the sources the latest tick read, and how many answered (details: /sources).
     sources: statuses.length === 0 ? null : `${statuses.filter((s) => s.status === "ok").length}/${statuses.length} ok`,
@@ -55,8 +78,10 @@ export async function sources(request: ApiRequest) {
   };
 }
 
-export function health() {
-  return { status: "ok" };
+/** Liveness (200 while the Worker and D1 answer) and health; ?strict=1 makes "degraded" a 503. */
+export function health(request: ApiRequest, { strict }: Partial<On<"strict">>) {
+  const body = healthOf(request);
+  return body.status === "degraded" && strict ? json(body, { status: 503 }) : body;
 }
 
 /** The API shows a type's name and description; the rest of its definition is internal. */

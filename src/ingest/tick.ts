@@ -1,17 +1,18 @@
 /**
  * The scheduled job: read every source concurrently (each with its own
  * timeout), aggregate what the sources that answered gave, store the tick in
- * one transaction, record each source's health, then keep the rank sums folded
- * and old points purged. A tick writes all of its points or none; it writes
- * none only when every source failed.
+ * one transaction (with the rank sums' maintenance and the purge), record each
+ * source's health. A tick writes all of its points or none; it writes none
+ * only when every source failed. Overlapping runs of a minute fetch once (a
+ * lease in D1).
  */
 import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
 import { publicText, publicValue } from "../lib/redact";
 import { errorText } from "../sources/http";
 import type { MarketSummary, Source, SourceReading } from "../sources/types";
 import { recordSourceStatuses, type SourceStatus } from "../storage/sources";
-import { DuplicateTickError, FOLD_INTERVAL_MS, fold, insertTick, purge, readState, tickExists } from "../storage/ticks";
-import { MINUTE_MS, WINDOW_MS } from "../storage/window";
+import { claimTick, DuplicateTickError, insertTick, maintainStorage, tickExists } from "../storage/ticks";
+import { MINUTE_MS } from "../storage/window";
 import { publishTick } from "../alerts/messages";
 import { METRIC_TYPES } from "../metric-types";
 import { aggregate, type Point } from "./aggregate";
@@ -26,6 +27,9 @@ export type TickOutcome =
   | { status: "stored"; ts: number; points: number; sources: SourceOutcome[]; stored: readonly Point[] }
   | { status: "duplicate"; ts: number }
   | { status: "failed"; ts: number; error: string; sources: SourceOutcome[] };
+
+/** How long a run's claim on its minute keeps overlapping runs from fetching (a crashed run's expires). */
+export const LEASE_MS = 50_000;
 
 /** Ticks are stamped with the minute they were scheduled for. */
 export function tickTime(scheduledTime: number): number {
@@ -43,7 +47,8 @@ export async function runScheduled(env: TrackerEnv, scheduledTime: number): Prom
     outcome = { status: "failed", ts, error: err.message, sources: [] };
   }
   if (outcome.status === "stored") await handToAlerts(env, outcome.ts, outcome.stored);
-  await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
+  // A stored tick carried this run's maintenance in its own transaction.
+  if (outcome.status !== "stored") await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
   return outcome;
 }
 
@@ -52,6 +57,11 @@ export async function runTick(db: D1Database, config: Config, scheduledTime: num
   const started = Date.now();
   try {
     if (await tickExists(db, ts)) return duplicate(ts);
+    // Overlapping runs of this minute: only the first reads the upstreams.
+    if (!(await claimTick(db, ts, Date.now(), Date.now() + LEASE_MS))) {
+      console.log({ msg: "tick skipped: another run is reading this minute", tick: iso(ts) });
+      return { status: "duplicate", ts };
+    }
 
     const sources = await Promise.all(config.sources.map((source) => readSource(source, db, ts, config)));
     const outcomes = sources.map((entry) => entry.outcome);
@@ -167,13 +177,14 @@ async function handToAlerts(env: TrackerEnv, ts: number, points: readonly Point[
   }
 }
 
-/** Fold the rank sums forward and purge what left the window, when due. */
+/**
+ * The rank sums' slide, exact rebuilds, conversion of old points and the
+ * purge, when a run has no tick to carry them (src/storage/ledger.ts); after
+ * an outage it catches up in bounded chunks, one per run.
+ */
 export async function maintain(db: D1Database, now: number): Promise<void> {
-  const state = await readState(db);
-  if (now - state.hi < FOLD_INTERVAL_MS) return;
-  const folded = await fold(db, now);
-  const purged = await purge(db, now - WINDOW_MS);
-  console.log({ msg: "folded and purged", up_to: iso(now), fold: folded, purge: purged });
+  const done = await maintainStorage(db, now);
+  if (done.rowsWritten > 0) console.log({ msg: "maintenance", at: iso(now), ...done });
 }
 
 function duplicate(ts: number): TickOutcome {

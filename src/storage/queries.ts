@@ -1,4 +1,13 @@
-/** Every read the API makes. Each takes a Window: points with since < ts <= until. */
+/**
+ * Every read the API makes. Each takes a Window: values with since < ts <= until.
+ *
+ * Values live in frames (one row per metric type, block of BLOCK_SLOTS
+ * metrics and minute); per-metric sums, latest value and symbol live in `sums`
+ * (one row per PART_SLOTS metrics), kept by ledger.ts for (lo, hi] of
+ * tracker_state. Stored minutes are whole minutes, so a window is the same as
+ * (floor-minute(since), floor-minute(until)].
+ */
+import { BLOCK_SLOTS, PART_SLOTS } from "./ledger";
 import type { Window } from "./window";
 
 /** A database or a D1 session (read replicas): anything that prepares statements. */
@@ -16,131 +25,236 @@ export interface RankRow {
   total: number;
 }
 
-/** Metrics of a type with at least one point in the window, by symbol. */
+export interface LatestRow extends PointRow {
+  symbol: string;
+}
+
+const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
+
+/**
+ * Each slot of a type with its latest value. The sums row knows the latest
+ * stored value; a reader whose window ends before it (a clock behind the
+ * tick's) gets the latest value at or before its end from the frames instead.
+ */
+const LATEST_SQL = `
+  WITH slots AS (
+    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts, j.value ->> 2 AS value
+    FROM sums s, json_each(s.latest) j
+    WHERE s.metric_type = ?1 AND j.type = 'array'
+    -- A co-routine (see history): each field extracted once per slot.
+    LIMIT -1
+  ),
+  latest AS (
+    SELECT symbol, slot, ts, value,
+           CASE WHEN ts > ?3 THEN (
+             SELECT max(g.ts) FROM frames g
+             WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
+               AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL) END AS earlier
+    FROM slots WHERE ts > ?2
+    LIMIT -1
+  )
+  SELECT symbol, coalesce(earlier, ts) AS ts,
+         CASE WHEN earlier IS NULL THEN value ELSE (
+           SELECT g.v ->> (slot % ${BLOCK_SLOTS}) FROM frames g
+           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS value
+  FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2`;
+
+/** Metrics of a type with at least one value in the window, by symbol. */
 export async function listMetrics(db: Reader, metricType: string, window: Window): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `SELECT symbol FROM metrics m
-       WHERE metric_type = ?1
-         AND EXISTS (SELECT 1 FROM points p WHERE p.metric_id = m.id AND p.ts > ?2 AND p.ts <= ?3)
-       ORDER BY symbol`,
+      `SELECT symbol FROM (
+         SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts
+         FROM sums s, json_each(s.latest) j
+         WHERE s.metric_type = ?1 AND j.type = 'array'
+         LIMIT -1
+       )
+       WHERE ts > ?2 AND (ts <= ?3 OR EXISTS (
+         SELECT 1 FROM frames g
+         WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
+           AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL))`,
     )
-    .bind(metricType, window.since, window.until)
+    .bind(metricType, minute(window.since), minute(window.until))
     .all<{ symbol: string }>();
-  return results.map((row) => row.symbol);
+  // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
+  return results.map((row) => row.symbol).sort();
 }
 
-/** The newest point of a metric in the window; null when it has none (unknown metric). */
+/** The newest value of every metric of a type that has one in the window, by symbol. */
+export async function latestPoints(db: Reader, metricType: string, window: Window): Promise<LatestRow[]> {
+  const { results } = await db
+    .prepare(LATEST_SQL)
+    .bind(metricType, minute(window.since), minute(window.until))
+    .all<LatestRow>();
+  // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
+  return results.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+}
+
+/** How far back the newest frames are searched for a metric's latest value before asking its sums row. */
+const RECENT_MS = 10 * 60_000;
+
+/**
+ * The newest value of a metric in the window; null when it has none (unknown
+ * metric). Nearly always it is in the newest frame of its block: two rows
+ * (the metric, one frame of ~1 KB). A metric with no value in the last 10
+ * minutes is looked up in its sums row, then its frames.
+ */
 export async function latestPoint(
   db: Reader,
   metricType: string,
   symbol: string,
   window: Window,
 ): Promise<PointRow | null> {
+  const since = minute(window.since);
+  const until = minute(window.until);
+  const recent = await db
+    .prepare(
+      `SELECT m.slot, f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
+       FROM metrics m LEFT JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+         AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND (f.v ->> (m.slot % ${BLOCK_SLOTS})) IS NOT NULL
+       WHERE m.metric_type = ?1 AND m.symbol = ?2
+       ORDER BY f.ts DESC LIMIT 1`,
+    )
+    .bind(metricType, symbol, since, until)
+    .first<{ slot: number; ts: number | null; value: number | null }>();
+  if (!recent) return null;
+  if (recent.ts !== null && recent.value !== null) return { ts: recent.ts, value: recent.value };
+  const row = await db
+    .prepare("SELECT latest -> CAST(?3 AS INTEGER) AS t FROM sums WHERE metric_type = ?1 AND part = ?2")
+    .bind(metricType, Math.floor(recent.slot / PART_SLOTS), recent.slot % PART_SLOTS)
+    .first<{ t: string | null }>();
+  const [, ts, value] = row?.t ? (JSON.parse(row.t) as [string, number | null, number | null]) : [];
+  if (ts === null || ts === undefined || value === null || value === undefined) return null;
+  if (ts <= until) return ts > since ? { ts, value } : null;
   return db
     .prepare(
-      `SELECT p.ts, p.value FROM metrics m JOIN points p ON p.metric_id = m.id
-       WHERE m.metric_type = ?1 AND m.symbol = ?2 AND p.ts > ?3 AND p.ts <= ?4
-       ORDER BY p.ts DESC LIMIT 1`,
+      // CAST: D1 may bind a JavaScript number as REAL, and a REAL is no array index.
+      `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames
+       WHERE metric_type = ?1 AND block = ?2 AND ts > ?4 AND ts <= ?5 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL
+       ORDER BY ts DESC LIMIT 1`,
     )
-    .bind(metricType, symbol, window.since, window.until)
+    .bind(metricType, Math.floor(recent.slot / BLOCK_SLOTS), recent.slot % BLOCK_SLOTS, since, until)
     .first<PointRow>();
 }
 
-/** Every point of a metric in the window, oldest first. */
+/** Every value of a metric in the window, oldest first: one frame row per minute. */
 export async function history(db: Reader, metricType: string, symbol: string, window: Window): Promise<PointRow[]> {
   const { results } = await db
     .prepare(
-      `SELECT p.ts, p.value FROM metrics m JOIN points p ON p.metric_id = m.id
-       WHERE m.metric_type = ?1 AND m.symbol = ?2 AND p.ts > ?3 AND p.ts <= ?4
-       ORDER BY p.ts`,
+      // One JSON extraction per minute: the inner query runs as a co-routine
+      // (LIMIT keeps SQLite from copying the expression into the outer WHERE).
+      `SELECT ts, value FROM (
+         SELECT f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
+         FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+           AND f.ts > ?3 AND f.ts <= ?4
+         WHERE m.metric_type = ?1 AND m.symbol = ?2
+         ORDER BY f.ts LIMIT -1
+       ) WHERE value IS NOT NULL`,
     )
-    .bind(metricType, symbol, window.since, window.until)
+    .bind(metricType, symbol, minute(window.since), minute(window.until))
     .all<PointRow>();
   return results;
 }
 
 /**
  * Population standard deviation of every metric of a type over the window,
- * ranked with RANK() (1 = most volatile, ties share a rank), in one statement.
+ * in one statement; ranked (1 = most volatile, ties share a rank, as SQL's
+ * RANK()) over its answer.
  *
- * The folded sums in `metrics` cover lo < ts <= hi (tracker_state). The window
- * (since, until] rarely equals that range, so four per-metric ranges of raw
- * points correct them: subtract folded points before the window and after it,
- * add window points at or below lo and above hi. Between folds these hold a few
- * points per metric, read through the primary key.
+ * The sums cover (lo, hi]. Just after a tick the window is exactly that. In
+ * the seconds before the next tick lands the window has lost the minute
+ * lo + 1: each slot's e (that minute's value) is subtracted. Anything else (no
+ * scheduled run for minutes, a reader whose clock is behind the tick's) is
+ * corrected from the frames of the minutes between the two ranges, exactly
+ * (each group two-pass around its own mean, then moved to K).
  *
  * variance = (s2 - s1^2/n) / n with values shifted by K near the mean; a result
  * within rounding of zero (relative to s2) is zero, so constant series tie.
+ *
+ * The statement does not sort: D1 counts every row a sort or a window function
+ * passes as a row read (RANK() OVER and ORDER BY would read each metric three
+ * more times); ordering ~2,000 numbers in JavaScript costs nothing.
  */
-const RANK_SQL = `
-  WITH st AS (SELECT lo, hi FROM tracker_state WHERE id = 1),
-  ranges (sign, since, until) AS (
+const VARIANCES_SQL = `
+  WITH st AS (
+    SELECT CASE WHEN ?2 >= lo + 60000 THEN lo + 60000 ELSE lo END AS lo, ?2 >= lo + 60000 AS drop_e, hi
+    FROM tracker_state WHERE id = 1
+  ),
+  ranges (sign, a, b) AS (
     SELECT -1, lo, min(hi, ?2) FROM st
-    UNION ALL SELECT -1, max(lo, ?3), hi FROM st
     UNION ALL SELECT 1, ?2, min(?3, lo) FROM st
+    UNION ALL SELECT -1, max(lo, ?3), hi FROM st
     UNION ALL SELECT 1, max(?2, hi), ?3 FROM st
   ),
-  corrections AS (
-    SELECT m.id, sum(r.sign) AS dn, sum(r.sign * (p.value - m.shift)) AS ds1,
-           sum(r.sign * (p.value - m.shift) * (p.value - m.shift)) AS ds2
-    FROM ranges r
-    JOIN metrics m ON m.metric_type = ?1
-    JOIN points p ON p.metric_id = m.id AND p.ts > r.since AND p.ts <= r.until
-    WHERE r.until > r.since
-    GROUP BY m.id
+  -- The rare path: only when some range holds a minute is anything below read.
+  edges AS (SELECT sign, a, b FROM ranges WHERE b > a),
+  nb AS (
+    SELECT (max(part * ${PART_SLOTS} + json_array_length(data)) + ${BLOCK_SLOTS - 1}) / ${BLOCK_SLOTS} AS n
+    FROM sums WHERE EXISTS (SELECT 1 FROM edges) AND metric_type = ?1
   ),
-  sums AS (
-    SELECT m.symbol, m.n + coalesce(c.dn, 0) AS n, m.s1 + coalesce(c.ds1, 0.0) AS s1,
-           m.s2 + coalesce(c.ds2, 0.0) AS s2
-    FROM metrics m LEFT JOIN corrections c ON c.id = m.id
-    WHERE m.metric_type = ?1
+  blocks (b) AS (SELECT 0 FROM nb WHERE n > 0 UNION ALL SELECT b + 1 FROM blocks WHERE b + 1 < (SELECT n FROM nb)),
+  w AS (
+    SELECT e.sign, f.block * ${BLOCK_SLOTS} + x.key AS slot, x.value AS x,
+           avg(x.value) OVER (PARTITION BY e.sign, f.block * ${BLOCK_SLOTS} + x.key) AS mean
+    FROM edges e JOIN blocks bl
+    JOIN frames f ON f.metric_type = ?1 AND f.block = bl.b AND f.ts > e.a AND f.ts <= e.b
+    JOIN json_each(f.v) x ON x.type IN ('integer', 'real')
+  ),
+  corrections AS (
+    SELECT slot, sign, count(*) AS n, mean, sum(x - mean) AS d1, sum((x - mean) * (x - mean)) AS m2
+    FROM w GROUP BY slot, sign
+  ),
+  slots AS (
+    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value AS t
+    FROM sums s, json_each(s.data) j
+    WHERE s.metric_type = ?1 AND j.type = 'array'
+  ),
+  parts AS (
+    SELECT t ->> 0 AS symbol, t ->> 4 AS k, t ->> 1 AS n, t ->> 2 AS s1, t ->> 3 AS s2,
+           CASE WHEN st.drop_e THEN t ->> 5 END AS e,
+           a.n AS an, a.mean - t ->> 4 AS ad, a.d1 AS ad1, a.m2 AS am2,
+           r.n AS rn, r.mean - t ->> 4 AS rd, r.d1 AS rd1, r.m2 AS rm2
+    FROM st, slots
+    LEFT JOIN corrections a ON a.slot = slots.slot AND a.sign = 1
+    LEFT JOIN corrections r ON r.slot = slots.slot AND r.sign = -1
+    -- LIMIT (with the WHERE below) keeps SQLite from flattening this into its
+    -- readers, which would re-evaluate every JSON extraction at each use of a
+    -- column; as a co-routine each is computed once per slot (and no rows are stored).
+    LIMIT -1
+  ),
+  totals AS (
+    SELECT symbol,
+           n - (e IS NOT NULL) + coalesce(an, 0) - coalesce(rn, 0) AS n,
+           s1 - coalesce(e - k, 0.0) + coalesce(ad1 + an * ad, 0.0) - coalesce(rd1 + rn * rd, 0.0) AS s1,
+           s2 - coalesce((e - k) * (e - k), 0.0) + coalesce(am2 + 2 * ad * ad1 + an * ad * ad, 0.0)
+              - coalesce(rm2 + 2 * rd * rd1 + rn * rd * rd, 0.0) AS s2
+    FROM parts WHERE symbol IS NOT NULL
+    LIMIT -1
   ),
   variances AS (
     SELECT symbol,
            CASE WHEN s2 - s1 * s1 / n <= s2 * 1e-12 THEN 0.0 ELSE (s2 - s1 * s1 / n) / n END AS variance
-    FROM sums WHERE n > 0
-  ),
-  ranked AS (
-    SELECT symbol, sqrt(variance) AS stddev,
-           RANK() OVER (ORDER BY variance DESC) AS rank, count(*) OVER () AS total
-    FROM variances
-  )`;
+    FROM totals WHERE n > 0
+  )
+  SELECT symbol, variance, sqrt(variance) AS stddev FROM variances`;
+
+async function ranked(db: Reader, metricType: string, window: Window): Promise<RankRow[]> {
+  const { results } = await db
+    .prepare(VARIANCES_SQL)
+    .bind(metricType, minute(window.since), minute(window.until))
+    .all<{ symbol: string; variance: number; stddev: number }>();
+  results.sort((a, b) => b.variance - a.variance || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  let rank = 0;
+  return results.map((row, i) => {
+    if (i === 0 || row.variance !== results[i - 1]!.variance) rank = i + 1;
+    return { symbol: row.symbol, stddev: row.stddev, rank, total: results.length };
+  });
+}
 
 export async function rankAll(db: Reader, metricType: string, window: Window): Promise<RankRow[]> {
-  const { results } = await db
-    .prepare(`${RANK_SQL} SELECT symbol, stddev, rank, total FROM ranked ORDER BY rank, symbol`)
-    .bind(metricType, window.since, window.until)
-    .all<RankRow>();
-  return results;
+  return ranked(db, metricType, window);
 }
 
 export async function rankOf(db: Reader, metricType: string, symbol: string, window: Window): Promise<RankRow | null> {
-  return db
-    .prepare(`${RANK_SQL} SELECT symbol, stddev, rank, total FROM ranked WHERE symbol = ?4`)
-    .bind(metricType, window.since, window.until, symbol)
-    .first<RankRow>();
-}
-
-export interface LatestRow extends PointRow {
-  symbol: string;
-}
-
-/**
- * The newest point of every metric of a type that has one in the window, by
- * symbol: one primary-key seek per metric (max(ts) of its points in range).
- */
-export async function latestPoints(db: Reader, metricType: string, window: Window): Promise<LatestRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT m.symbol, p.ts, p.value
-       FROM metrics m
-       JOIN points p ON p.metric_id = m.id
-        AND p.ts = (SELECT max(ts) FROM points q WHERE q.metric_id = m.id AND q.ts > ?2 AND q.ts <= ?3)
-       WHERE m.metric_type = ?1
-       ORDER BY m.symbol`,
-    )
-    .bind(metricType, window.since, window.until)
-    .all<LatestRow>();
-  return results;
+  return (await ranked(db, metricType, window)).find((row) => row.symbol === symbol) ?? null;
 }

@@ -1,26 +1,21 @@
 /**
- * Every write of the tracker: a tick's points, the fold of the rank aggregates,
- * and the purge of old points.
- *
- * Rank reads per-metric sums (n, s1, s2 shifted by K = metrics.shift) instead
- * of scanning points. The sums cover exactly the points with lo < ts <= hi
- * (tracker_state). Rather than updating every metric row on every tick (one
- * more row written per point), a fold moves (lo, hi] forward every
- * FOLD_INTERVAL_MS; readers correct the sums with the few raw points between
- * the fold and their own window (see queries.ts).
+ * Every write of the tracker: a tick's values (one frame row per block of
+ * metrics), and the scheduled maintenance of the rank sums and the purge
+ * (planned by ledger.ts, which owns the invariant behind the sums).
  */
 import type { Point } from "../ingest/aggregate";
 import type { SourceBreakdown } from "../ingest/breakdown";
 import { breakdownStatements } from "./breakdowns";
-import { MINUTE_MS, WINDOW_MS } from "./window";
-
-const HOUR_MS = 60 * MINUTE_MS;
-
-export const FOLD_INTERVAL_MS = 10 * MINUTE_MS;
-/** Each metric is rebuilt exactly (two-pass, re-shifted to its mean) once a day. */
-export const REBUILD_PERIOD_FOLDS = WINDOW_MS / FOLD_INTERVAL_MS;
-/** Extra rebuilds of metrics whose shift drifted far from their mean, per fold. */
-const MAX_DRIFT_REBUILDS = 64;
+import {
+  BLOCK_SLOTS,
+  isLedgerConflict,
+  lag,
+  planAdvance,
+  readLedgerState,
+  readSums,
+  type Lag,
+  type SlotSums,
+} from "./ledger";
 
 export interface StoredTick {
   ts: number;
@@ -39,6 +34,9 @@ export interface TrackerState {
   epoch: string;
   last_tick: number | null;
   last_tick_stored_at: number | null;
+  purged_until: number;
+  ledger: number;
+  convert_until: number | null;
 }
 
 export interface WriteCost {
@@ -54,6 +52,9 @@ export class DuplicateTickError extends Error {
   }
 }
 
+/** Overlapping writers: a batch planned from an older ledger is retried this often. */
+const ATTEMPTS = 3;
+
 export function cost(results: readonly D1Result[]): WriteCost {
   return {
     statements: results.length,
@@ -64,10 +65,18 @@ export function cost(results: readonly D1Result[]): WriteCost {
 
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
   const state = await db
-    .prepare("SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at FROM tracker_state WHERE id = 1")
+    .prepare(
+      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until
+       FROM tracker_state WHERE id = 1`,
+    )
     .first<TrackerState>();
   if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
   return state;
+}
+
+/** How far the rank sums and the purge are behind the newest tick. */
+export function maintenanceLag(state: TrackerState): Lag {
+  return lag(state);
 }
 
 export async function tickExists(db: D1Database, ts: number): Promise<boolean> {
@@ -75,180 +84,124 @@ export async function tickExists(db: D1Database, ts: number): Promise<boolean> {
 }
 
 /**
- * Store a tick in one transaction of five statements, whatever its size: the
- * points travel as one JSON parameter (D1 allows 100 bound parameters per
- * statement, a tick has thousands of points). A tick already stored makes the
- * ticks insert fail, which rolls the whole batch back: DuplicateTickError.
+ * Claim the minute `ts` for reading the upstreams, until `expires` (epoch ms).
+ * Of overlapping runs of one minute only the first gets it; a crashed run's
+ * claim expires, and another minute is never blocked.
+ */
+export async function claimTick(db: D1Database, ts: number, now: number, expires: number): Promise<boolean> {
+  const result = await db
+    .prepare("UPDATE tick_lease SET ts = ?1, expires = ?3 WHERE id = 1 AND (ts IS NOT ?1 OR expires <= ?2)")
+    .bind(ts, now, expires)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/**
+ * Store a tick in one transaction: the tick record, new metrics (each gets a
+ * free slot), one frame row per block, the rank sums with the tick's values
+ * added (and the run's slide and purge), the state. A handful of statements
+ * whatever the tick's size. A tick already stored fails the ticks insert,
+ * which rolls the batch back: DuplicateTickError.
  */
 export async function insertTick(db: D1Database, tick: StoredTick): Promise<WriteCost> {
-  const payload = JSON.stringify(tick.points.map((point) => [point.metric_type, point.symbol, point.value]));
-  try {
-    const results = await db.batch([
-      db
-        .prepare("INSERT INTO ticks (ts, stored_at, markets, points) VALUES (?1, ?2, ?3, ?4)")
-        .bind(tick.ts, tick.storedAt, tick.markets, tick.points.length),
-      // A new metric is shifted by its first value. `WHERE true` lets SQLite
-      // parse ON CONFLICT after a SELECT.
-      db
-        .prepare(
-          `INSERT INTO metrics (metric_type, symbol, shift)
-           SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1) WHERE true
-           ON CONFLICT (metric_type, symbol) DO NOTHING`,
-        )
-        .bind(payload),
-      db
-        .prepare(
-          `INSERT INTO points (metric_id, ts, value)
-           SELECT m.id, ?1, j.value ->> 2
-           FROM json_each(?2) j
-           JOIN metrics m ON m.metric_type = j.value ->> 0 AND m.symbol = j.value ->> 1`,
-        )
-        .bind(tick.ts, payload),
-      // A late tick, older than the last fold, goes straight into the sums;
-      // for a tick on time the subquery is empty and nothing is touched.
-      db
-        .prepare(
-          `UPDATE metrics SET n = n + 1, s1 = s1 + (late.value - shift), s2 = s2 + (late.value - shift) * (late.value - shift)
-           FROM (SELECT j.value ->> 0 AS metric_type, j.value ->> 1 AS symbol, j.value ->> 2 AS value
-                 FROM json_each(?2) j
-                 WHERE ?1 > (SELECT lo FROM tracker_state) AND ?1 <= (SELECT hi FROM tracker_state)) late
-           WHERE metrics.metric_type = late.metric_type AND metrics.symbol = late.symbol`,
-        )
-        .bind(tick.ts, payload),
-      db
-        .prepare(
-          `UPDATE tracker_state SET version = version + 1,
-             last_tick = max(coalesce(last_tick, ?1), ?1),
-             last_tick_stored_at = CASE WHEN last_tick IS NULL OR ?1 >= last_tick THEN ?2 ELSE last_tick_stored_at END`,
-        )
-        .bind(tick.ts, tick.storedAt),
-      ...breakdownStatements(db, tick.ts, tick.breakdowns ?? []),
-    ]);
-    return cost(results);
-  } catch (err) {
-    if (/UNIQUE constraint failed: ticks\.ts/.test(String(err))) throw new DuplicateTickError(tick.ts);
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tryInsertTick(db, tick);
+    } catch (err) {
+      if (/UNIQUE constraint failed: ticks\.ts/.test(String(err))) throw new DuplicateTickError(tick.ts);
+      if (!isLedgerConflict(err) || attempt >= ATTEMPTS) throw err;
+    }
   }
 }
 
-/**
- * Move the folded range to (upTo - 24 h, upTo]: add the points that entered,
- * subtract those that left, then rebuild a slice of metrics exactly (each one
- * once a day, and any whose shift drifted far from its mean) so rounding never
- * accumulates.
- */
-export async function fold(db: D1Database, upTo: number): Promise<WriteCost> {
-  const newLo = upTo - WINDOW_MS;
-  const results = await db.batch([
-    db
-      .prepare(
-        `UPDATE metrics SET
-           n = metrics.n + d.dn,
-           s1 = CASE WHEN metrics.n + d.dn = 0 THEN 0.0 ELSE metrics.s1 + d.ds1 END,
-           s2 = CASE WHEN metrics.n + d.dn = 0 THEN 0.0 ELSE metrics.s2 + d.ds2 END
-         FROM (
-           SELECT m.id, sum(r.sign) AS dn, sum(r.sign * (p.value - m.shift)) AS ds1,
-                  sum(r.sign * (p.value - m.shift) * (p.value - m.shift)) AS ds2
-           FROM (
-             SELECT 1 AS sign, max(hi, lo, ?1) AS since, max(hi, ?2) AS until FROM tracker_state
-             UNION ALL
-             SELECT -1, lo, min(max(lo, ?1), hi) FROM tracker_state
-           ) r
-           JOIN metrics m
-           JOIN points p ON p.metric_id = m.id AND p.ts > r.since AND p.ts <= r.until
-           WHERE r.until > r.since
-           GROUP BY m.id
-         ) d
-         WHERE metrics.id = d.id`,
-      )
-      .bind(newLo, upTo),
-    db.prepare("UPDATE tracker_state SET lo = max(lo, ?1), hi = max(hi, ?2)").bind(newLo, upTo),
-    db
-      .prepare(
-        `UPDATE metrics SET shift = x.mean, n = x.n, s1 = x.s1, s2 = x.s2
-         FROM (
-           SELECT c.id, c.mean, count(*) AS n, sum(p.value - c.mean) AS s1,
-                  sum((p.value - c.mean) * (p.value - c.mean)) AS s2
-           FROM (
-             SELECT p.metric_id AS id, avg(p.value) AS mean
-             FROM (
-               SELECT id FROM metrics WHERE id % ?1 = ?2
-               UNION
-               SELECT id FROM (
-                 SELECT id FROM metrics WHERE n > 0 AND s2 - s1 * s1 / n < s2 * 1e-4 LIMIT ?3
-               )
-             ) due
-             -- CROSS JOIN keeps the few due metrics as the outer loop: a
-             -- primary-key range per metric, never a scan of points.
-             CROSS JOIN points p
-             WHERE p.metric_id = due.id
-               AND p.ts > (SELECT lo FROM tracker_state) AND p.ts <= (SELECT hi FROM tracker_state)
-             GROUP BY p.metric_id
-           ) c
-           CROSS JOIN points p
-           WHERE p.metric_id = c.id
-             AND p.ts > (SELECT lo FROM tracker_state) AND p.ts <= (SELECT hi FROM tracker_state)
-           GROUP BY c.id
-         ) x
-         WHERE metrics.id = x.id`,
-      )
-      .bind(REBUILD_PERIOD_FOLDS, Math.floor(upTo / FOLD_INTERVAL_MS) % REBUILD_PERIOD_FOLDS, MAX_DRIFT_REBUILDS),
-  ]);
-  return cost(results);
-}
-
-/** Metric ids inlined per purge statement (about 7 KB of SQL; D1 allows 100 KB). */
-const PURGE_IDS_PER_STATEMENT = 1000;
-
-/**
- * Delete points (and tick records) at or before `cutoff`, never past the
- * folded range's lower bound, so the sums always describe stored points.
- *
- * The delete walks the primary key one metric at a time, reading the rows it
- * deletes plus about two per metric. The metric ids are inlined as literals:
- * with `IN (SELECT id FROM metrics)` SQLite collects the keys first and reads
- * every deleted row twice. Metrics left with no point are deleted too.
- */
-export async function purge(db: D1Database, cutoff: number): Promise<WriteCost & { deleted: number }> {
-  // lo only grows, so a bound computed from an older read deletes less, never
-  // too much. It is bound as a value: any subquery in a DELETE's WHERE makes
-  // SQLite collect the keys first and read every deleted row twice.
-  const bound = Math.min(cutoff, (await readState(db)).lo);
-  // Every point belongs to a stored tick: no tick that old, nothing to delete.
-  const oldest = await db.prepare("SELECT ts FROM ticks WHERE ts <= ?1 LIMIT 1").bind(bound).first();
-  if (oldest === null) return { statements: 2, rowsRead: 2, rowsWritten: 0, deleted: 0 };
-
-  const metrics = await db.prepare("SELECT id FROM metrics").all<{ id: number }>();
-  const ids = metrics.results.map((row) => row.id).filter((id) => Number.isSafeInteger(id));
-  const deletes: D1PreparedStatement[] = [];
-  for (let start = 0; start < ids.length; start += PURGE_IDS_PER_STATEMENT) {
-    const chunk = ids.slice(start, start + PURGE_IDS_PER_STATEMENT).join(",");
-    deletes.push(
-      db
-        .prepare(`DELETE FROM points WHERE metric_id IN (${chunk}) AND ts <= ?1`)
-        .bind(bound),
-    );
+async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCost> {
+  const state = await readLedgerState(db);
+  const { sums, rowsRead } = await readSums(db);
+  const placed: { metricType: string; slot: number; value: number }[] = [];
+  const added: [string, string, number][] = [];
+  const frames = new Map<string, (number | null)[]>();
+  for (const [metricType, points] of groupBy(tick.points, (p) => p.metric_type)) {
+    const slots = sums.get(metricType) ?? [];
+    sums.set(metricType, slots);
+    const bySymbol = new Map(slots.flatMap((s, slot) => (s ? [[s.symbol, slot] as const] : [])));
+    let free = 0;
+    for (const point of points) {
+      let slot = bySymbol.get(point.symbol);
+      if (slot === undefined) {
+        while (free < slots.length && slots[free] !== null) free++;
+        slot = free;
+        const fresh: SlotSums = { symbol: point.symbol, n: 0, s1: 0, s2: 0, k: point.value, latestTs: null, latestValue: null, e: null };
+        if (slot === slots.length) slots.push(fresh);
+        else slots[slot] = fresh;
+        bySymbol.set(point.symbol, slot);
+        added.push([metricType, point.symbol, slot]);
+      }
+      placed.push({ metricType, slot, value: point.value });
+      const key = JSON.stringify([metricType, Math.floor(slot / BLOCK_SLOTS)]);
+      const frame = frames.get(key) ?? [];
+      frames.set(key, frame);
+      frame[slot % BLOCK_SLOTS] = point.value;
+    }
   }
-  // Forgetting metrics that have no point left reads every metric: once an
-  // hour (the first purge after the bound crosses an hour) is enough.
-  const forget = Math.floor(bound / HOUR_MS) !== Math.floor((bound - FOLD_INTERVAL_MS) / HOUR_MS);
+  const framePayload = JSON.stringify(
+    [...frames].map(([key, values]) => [...(JSON.parse(key) as [string, number]), Array.from(values, (v) => v ?? null)]),
+  );
+  const plan = await planAdvance(db, { now: tick.ts, tick: { ts: tick.ts, values: placed } }, { state, sums, rowsRead });
+
   const results = await db.batch([
-    ...deletes,
-    db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(bound),
-    ...(forget
+    db
+      .prepare("INSERT INTO ticks (ts, stored_at, markets, points) VALUES (?1, ?2, ?3, ?4)")
+      .bind(tick.ts, tick.storedAt, tick.markets, tick.points.length),
+    ...(added.length > 0
       ? [
-          db.prepare(
-            `DELETE FROM metrics
-             WHERE n = 0 AND NOT EXISTS (SELECT 1 FROM points p WHERE p.metric_id = metrics.id)`,
-          ),
+          db
+            .prepare("INSERT INTO metrics (metric_type, symbol, slot) SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)")
+            .bind(JSON.stringify(added)),
         ]
       : []),
+    // `value -> 2` is the frame's JSON text as JavaScript wrote it: numbers round-trip exactly.
+    db
+      .prepare("INSERT INTO frames (metric_type, block, ts, v) SELECT value ->> 0, value ->> 1, ?1, value -> 2 FROM json_each(?2)")
+      .bind(tick.ts, framePayload),
+    ...plan.statements,
+    // The per-market breakdown of this tick, replacing the previous one's: stored with the values or not at all.
+    ...breakdownStatements(db, tick.ts, tick.breakdowns ?? []),
+    db
+      .prepare(
+        `UPDATE tracker_state SET version = version + 1,
+           last_tick = max(coalesce(last_tick, ?1), ?1),
+           last_tick_stored_at = CASE WHEN last_tick IS NULL OR ?1 >= last_tick THEN ?2 ELSE last_tick_stored_at END`,
+      )
+      .bind(tick.ts, tick.storedAt),
   ]);
   const batch = cost(results);
-  return {
-    statements: batch.statements + 3,
-    rowsRead: batch.rowsRead + 2 + metrics.meta.rows_read,
-    rowsWritten: batch.rowsWritten,
-    deleted: results.slice(0, deletes.length).reduce((sum, result) => sum + (result.meta.changes ?? 0), 0),
-  };
+  return { statements: batch.statements + 2, rowsRead: batch.rowsRead + plan.rowsRead + 1, rowsWritten: batch.rowsWritten };
+}
+
+/**
+ * The scheduled maintenance without a tick (or after it): slide the sums,
+ * rebuild due blocks, convert old points, purge. Writes nothing when nothing
+ * is due.
+ */
+export async function maintainStorage(db: D1Database, now: number): Promise<WriteCost & { summary: Record<string, unknown> }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const plan = await planAdvance(db, { now });
+      if (plan.statements.length === 0) return { statements: 2, rowsRead: plan.rowsRead + 1, rowsWritten: 0, summary: plan.summary };
+      const batch = cost(await db.batch(plan.statements));
+      return { ...batch, statements: batch.statements + 2, rowsRead: batch.rowsRead + plan.rowsRead + 1, summary: plan.summary };
+    } catch (err) {
+      if (!isLedgerConflict(err) || attempt >= ATTEMPTS) throw err;
+    }
+  }
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item)) ?? [];
+    groups.set(key(item), group);
+    group.push(item);
+  }
+  return groups;
 }

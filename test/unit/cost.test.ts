@@ -1,85 +1,109 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Point } from "../../src/ingest/aggregate";
 import { maintain } from "../../src/ingest/tick";
-import { history, rankAll, rankOf } from "../../src/storage/queries";
-import { insertTick, purge } from "../../src/storage/ticks";
+import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
+import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../../src/storage/queries";
+import { insertTick, maintainStorage } from "../../src/storage/ticks";
 import { windowEndingAt } from "../../src/storage/window";
-import { DAY, MINUTE, resetDatabase, T0 } from "./helpers";
+import { seedOurs, tickPoints } from "../../scripts/bench/workload";
+import { count, DAY, expectSumsMatchStoredValues, MINUTE, resetDatabase, T0 } from "./helpers";
 import { metered } from "./metered";
 
 beforeEach(resetDatabase);
 
-const tickPoints = (count: number, minute: number): Point[] =>
-  Array.from({ length: count }, (_, i) => ({
-    metric_type: i % 2 ? "price" : "volume",
-    symbol: `s${i}`,
-    value: 100 + i + Math.sin(minute * 7 + i),
-  }));
+const LAST = T0 / MINUTE;
+/** Metrics per type in the seeded day (price p0.., volume v0..: the benchmark's data). */
+const PER_TYPE = 200;
+const BLOCKS = Math.ceil(PER_TYPE / BLOCK_SLOTS); // per type
+const PARTS = Math.ceil(PER_TYPE / PART_SLOTS); // per type
 
-async function tick(ts: number, count: number) {
-  const cost = await insertTick(env.DB, { ts, storedAt: ts, markets: count, points: tickPoints(count, ts / MINUTE) });
-  await maintain(env.DB, ts);
-  return cost;
+async function tick(minute: number) {
+  const points = tickPoints(PER_TYPE, minute);
+  return insertTick(env.DB, { ts: minute * MINUTE, storedAt: minute * MINUTE, markets: points.length, points });
 }
 
 describe("the cost of the tracker's queries, from D1's own meta", () => {
-  it("a tick of 4,000 points is 5 statements and at most 2 rows written per point", async () => {
-    const first = await tick(T0, 4000);
-    // New metrics cost their row and its (metric_type, symbol) index entry once.
-    expect(first.rowsWritten).toBe(4000 + 2 * 4000 + 2);
-    const steady = await tick(T0 + MINUTE, 4000);
-    expect(steady.statements).toBe(5);
-    expect(steady.statements).toBeLessThanOrEqual(10);
-    // One row per point, plus the tick record and the state row.
-    expect(steady.rowsWritten).toBe(4000 + 2);
-    expect(steady.rowsWritten).toBeLessThanOrEqual(2 * 4000);
+  it("a steady tick writes rows per block of metrics, not per metric: its frames, its purge, the sums, the state", async () => {
+    await seedOurs(env.DB, PER_TYPE, 1440, LAST);
+    await tick(LAST + 1); // the volume metrics' first values
+    let total = 0;
+    for (let j = 2; j <= 11; j++) {
+      const cost = await tick(LAST + j);
+      // One frame row per block (both types), the frame row of each block that
+      // left the window, each sums row, the tick record and the one that left,
+      // the state row (ledger check and version).
+      expect(cost.rowsWritten).toBe(2 * BLOCKS + 2 * BLOCKS + 2 * PARTS + 2 + 2);
+      expect(cost.statements).toBeLessThanOrEqual(16);
+      total += cost.rowsWritten;
+      // The scheduled run after a stored tick has nothing left to do.
+      const before = await env.DB.prepare("SELECT ledger FROM tracker_state").first();
+      await maintain(env.DB, (LAST + j) * MINUTE);
+      expect(await env.DB.prepare("SELECT ledger FROM tracker_state").first()).toEqual(before);
+    }
+    // A whole rebuild cycle (10 minutes): 2 x 200 metrics (5 blocks of 48 each) cost 26 rows a minute (today's design: ~840).
+    expect(total / 10).toBe(4 * BLOCKS + 2 * PARTS + 4);
+    expect(total / 10).toBe(26);
+    expect(await count("frames")).toBe(2 * BLOCKS * 1440);
+    await expectSumsMatchStoredValues();
   });
 
-  it("rank reads at most 30 rows per metric, whatever the history", async () => {
-    const metrics = 100; // 50 per type
-    for (let minute = 0; minute < 45; minute++) await tick(T0 + minute * MINUTE, metrics);
+  it("rank reads at most 2 rows per metric just after a tick and just before the next lands", async () => {
+    await seedOurs(env.DB, PER_TYPE, 1440, LAST);
+    await tick(LAST + 1);
     const { reader, rowsRead, reset } = metered(env.DB);
-    // Right after a fold, between folds, and with the sums lagging behind.
-    for (const now of [T0 + 40 * MINUTE, T0 + 44 * MINUTE + 30_000, T0 + 49 * MINUTE]) {
+    for (const now of [(LAST + 1) * MINUTE, (LAST + 1) * MINUTE + 30_000, (LAST + 2) * MINUTE + 5_000]) {
       reset();
       const ranking = await rankAll(reader, "price", windowEndingAt(now));
-      expect(ranking).toHaveLength(metrics / 2);
-      expect(rowsRead()).toBeLessThanOrEqual(30 * (metrics / 2));
+      expect(ranking).toHaveLength(PER_TYPE);
+      expect(rowsRead()).toBeLessThanOrEqual(2 * PER_TYPE);
       reset();
-      await rankOf(reader, "price", "s1", windowEndingAt(now));
-      expect(rowsRead()).toBeLessThanOrEqual(30 * (metrics / 2));
+      await rankOf(reader, "price", "p1", windowEndingAt(now));
+      expect(rowsRead()).toBeLessThanOrEqual(2 * PER_TYPE);
     }
   });
 
-  it("history of a metric over a full day reads at most 1,500 rows", async () => {
-    // 1,440 points of one metric, seeded in one statement.
-    await env.DB.prepare("INSERT INTO metrics (id, metric_type, symbol, shift) VALUES (1, 'price', 'btcusd', 100)").run();
-    await env.DB.prepare(
-      `WITH RECURSIVE minute (k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM minute WHERE k < 1439)
-       INSERT INTO points (metric_id, ts, value) SELECT 1, ?1 + k * 60000, 100 + k FROM minute`,
-    )
-      .bind(T0)
-      .run();
-    const { reader, rowsRead } = metered(env.DB);
-    const points = await history(reader, "price", "btcusd", windowEndingAt(T0 + 1439 * MINUTE));
+  it("history of a metric over a full day reads at most 1,500 rows; latest, list and one metric about one per metric", async () => {
+    await seedOurs(env.DB, PER_TYPE, 1440, LAST);
+    const { reader, rowsRead, reset } = metered(env.DB);
+    const window = windowEndingAt(LAST * MINUTE + 5_000);
+    const points = await history(reader, "price", "p17", window);
     expect(points).toHaveLength(1440);
     expect(rowsRead()).toBeLessThanOrEqual(1500);
+    reset();
+    // Each slot once, plus the sort by symbol (D1 counts a sort's rows as read).
+    expect(await latestPoints(reader, "price", window)).toHaveLength(PER_TYPE);
+    expect(rowsRead()).toBeLessThanOrEqual(2 * PER_TYPE + PARTS + 1);
+    reset();
+    expect(await listMetrics(reader, "price", window)).toHaveLength(PER_TYPE);
+    expect(rowsRead()).toBeLessThanOrEqual(2 * PER_TYPE + PARTS + 1);
+    reset();
+    expect(await latestPoint(reader, "price", "p17", window)).toMatchObject({ ts: LAST * MINUTE });
+    expect(rowsRead()).toBeLessThanOrEqual(3);
   });
 
-  it("purge reads at most 2 rows per row it deletes, and nothing when nothing is due", async () => {
-    for (let minute = 0; minute < 30; minute++) await tick(T0 + minute * MINUTE, 50);
-    expect(await purge(env.DB, T0 + 30 * MINUTE - DAY)).toMatchObject({ deleted: 0, rowsRead: 2 });
-
-    // A day later: the maintenance folds, then purges the 20 minutes that left.
-    const later = T0 + DAY + 19 * MINUTE;
-    await insertTick(env.DB, { ts: later, storedAt: later, markets: 50, points: tickPoints(50, 0) });
-    const { fold } = await import("../../src/storage/ticks");
-    await fold(env.DB, later);
-    const purged = await purge(env.DB, later - DAY);
-    expect(purged.deleted).toBe(20 * 50);
-    expect(purged.rowsRead).toBeLessThanOrEqual(2 * purged.deleted);
-    const left = await env.DB.prepare("SELECT min(ts) AS oldest FROM points").first<{ oldest: number }>();
-    expect(left?.oldest).toBe(T0 + 20 * MINUTE);
+  it("after an outage the maintenance catches up in bounded runs, and the sums stay exact", async () => {
+    await seedOurs(env.DB, PER_TYPE, 1440, LAST);
+    await tick(LAST + 1);
+    // Five hours without any scheduled run, then runs resume (still no tick):
+    // each run slides at most 60 stored minutes and purges what it passed.
+    const resumed = LAST + 5 * 60;
+    const runs = [];
+    let minute = resumed;
+    for (; runs.length < 20; minute++) {
+      const cost = await maintainStorage(env.DB, minute * MINUTE);
+      runs.push(cost);
+      expect(cost.rowsWritten).toBeLessThanOrEqual(60 * 2 * BLOCKS + 60 + 2 * PARTS + 1);
+      const { lo } = (await env.DB.prepare("SELECT lo FROM tracker_state").first<{ lo: number }>())!;
+      if (lo === minute * MINUTE - DAY) break;
+    }
+    // 299 stored minutes behind (and one more each minute): five runs of 60, then the rest.
+    expect(runs.length).toBe(6);
+    await expectSumsMatchStoredValues();
+    const state = await env.DB.prepare("SELECT lo, hi, purged_until FROM tracker_state").first<{ lo: number; hi: number; purged_until: number }>();
+    expect(state!.hi).toBe((LAST + 1) * MINUTE);
+    expect(state!.purged_until).toBe(state!.lo);
+    // Reads stay exact meanwhile; the tick after the outage lands normally.
+    await tick(minute + 1);
+    await expectSumsMatchStoredValues();
   });
 });

@@ -1,11 +1,12 @@
 import { createScheduledController, waitOnExecutionContext, createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import worker from "../../src/index";
 import summariesFixture from "../fixtures/cryptowatch/summaries.json";
 import pairsFixture from "../fixtures/cryptowatch/pairs.json";
 import pairsPage2Fixture from "../fixtures/cryptowatch/pairs-page2.json";
 import { checkAgainstOpenApi } from "./openapi-check";
+import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -98,7 +99,10 @@ export async function getJson<T = any>(path: string): Promise<{ status: number; 
 export async function resetDatabase(): Promise<void> {
   await env.DB.batch([
     env.DB.prepare("DELETE FROM points"),
+    env.DB.prepare("DELETE FROM frames"),
+    env.DB.prepare("DELETE FROM sums"),
     env.DB.prepare("DELETE FROM metrics"),
+    env.DB.prepare("UPDATE tick_lease SET ts = NULL, expires = 0"),
     env.DB.prepare("DELETE FROM ticks"),
     env.DB.prepare("DELETE FROM source_catalogs"),
     env.DB.prepare("DELETE FROM source_status"),
@@ -107,9 +111,20 @@ export async function resetDatabase(): Promise<void> {
     env.DB.prepare(
       // A new epoch, as a new database would have: answers cached at the edge
       // by an earlier test can never match.
-      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL",
+      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL, purged_until = 0, convert_until = NULL",
     ),
   ]);
+}
+
+/** Every stored value, from the frames (one row per metric type, block and minute). */
+export async function storedValues(where = "true") {
+  const { results } = await env.DB.prepare(
+    `SELECT m.metric_type, m.symbol, f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
+     FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+     WHERE (f.v ->> (m.slot % ${BLOCK_SLOTS})) IS NOT NULL AND ${where}
+     ORDER BY m.metric_type, m.symbol, f.ts`,
+  ).all<{ metric_type: string; symbol: string; ts: number; value: number }>();
+  return results;
 }
 
 export async function count(table: string): Promise<number> {
@@ -121,3 +136,31 @@ export async function count(table: string): Promise<number> {
 export function setNow(ms: number) {
   vi.spyOn(Date, "now").mockReturnValue(ms);
 }
+
+/**
+ * The invariant of src/storage/ledger.ts, checked from outside: each slot's
+ * sums are those of its stored values in (lo, hi], recomputed here, and e is
+ * the value at lo + 1 minute.
+ */
+export async function expectSumsMatchStoredValues() {
+  const state = (await env.DB.prepare("SELECT lo, hi FROM tracker_state").first<{ lo: number; hi: number }>())!;
+  const { results } = await env.DB.prepare(
+    `SELECT s.metric_type, s.part * ${PART_SLOTS} + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
+  ).all<{ metric_type: string; slot: number; t: string }>();
+  for (const row of results) {
+    const [symbol, n, s1, s2, k, e] = JSON.parse(row.t) as [string, number, number, number, number, number | null];
+    const { results: values } = await env.DB.prepare(
+      `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames WHERE metric_type = ?1 AND block = ?2 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL`,
+    )
+      .bind(row.metric_type, Math.floor(row.slot / BLOCK_SLOTS), row.slot % BLOCK_SLOTS)
+      .all<{ ts: number; value: number }>();
+    const inRange = values.filter((v) => v.ts > state.lo && v.ts <= state.hi).map((v) => v.value - k);
+    expect(n, symbol).toBe(inRange.length);
+    const sum1 = inRange.reduce((a, d) => a + d, 0);
+    const sum2 = inRange.reduce((a, d) => a + d * d, 0);
+    expect(Math.abs(s1 - sum1), symbol).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.sqrt(sum2 * n)));
+    expect(Math.abs(s2 - sum2), symbol).toBeLessThanOrEqual(1e-9 * Math.max(sum2, 1e-300));
+    expect(e, symbol).toBe(values.find((v) => v.ts === state.lo + MINUTE)?.value ?? null);
+  }
+}
+

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
 import kucoinTickers from "../fixtures/kucoin/all-tickers.json";
 import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
-import { fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, T0 } from "./helpers";
+import { fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, storedValues as storedRows, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
@@ -17,12 +17,8 @@ afterEach(() => vi.restoreAllMocks());
 const tick = (sources: string, time = T0) => runScheduled({ ...env, SOURCES: sources }, time);
 
 async function storedValues(ts = T0): Promise<Record<string, number>> {
-  const { results } = await env.DB.prepare(
-    `SELECT m.metric_type || '/' || m.symbol AS key, p.value FROM points p JOIN metrics m ON m.id = p.metric_id WHERE p.ts = ?1`,
-  )
-    .bind(ts)
-    .all<{ key: string; value: number }>();
-  return Object.fromEntries(results.map((row) => [row.key, row.value]));
+  const rows = await storedRows(`f.ts = ${Number(ts)}`);
+  return Object.fromEntries(rows.map((row) => [`${row.metric_type}/${row.symbol}`, row.value]));
 }
 
 async function droppedBySource(now: number): Promise<Record<string, Record<string, number>>> {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
 import { ALL_EXCHANGES, fakeExchanges, TICKER_ROUTES } from "./exchanges";
-import { count, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, summariesBody, T0 } from "./helpers";
+import { count, storedValues as valuesInFrames, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, summariesBody, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
@@ -10,12 +10,8 @@ afterEach(() => vi.restoreAllMocks());
 const tick = (vars: Partial<Env>, time = T0) => runScheduled({ ...env, ...vars }, time);
 
 async function storedValues(ts = T0): Promise<Record<string, number>> {
-  const { results } = await env.DB.prepare(
-    `SELECT m.metric_type || '/' || m.symbol AS key, p.value FROM points p JOIN metrics m ON m.id = p.metric_id WHERE p.ts = ?1`,
-  )
-    .bind(ts)
-    .all<{ key: string; value: number }>();
-  return Object.fromEntries(results.map((row) => [row.key, row.value]));
+  const results = await valuesInFrames(`f.ts = ${ts}`);
+  return Object.fromEntries(results.map((row) => [`${row.metric_type}/${row.symbol}`, row.value]));
 }
 
 describe("a tick reading every exchange source", () => {
@@ -141,7 +137,7 @@ describe("failure isolation", () => {
     const error = vi.spyOn(console, "error");
     const outcome = await tick({ SOURCES: ALL_EXCHANGES });
     expect(outcome.status).toBe("failed");
-    expect(await count("points")).toBe(0);
+    expect(await count("frames")).toBe(0);
     expect(await count("ticks")).toBe(0);
     expect(error.mock.calls.some(([entry]) => entry?.msg === "tick failed: no source could be read")).toBe(true);
     setNow(T0 + 30_000);
@@ -214,7 +210,7 @@ describe("configuration", () => {
     const outcome = await tick({ SOURCES: "kraken,krakn" });
     expect(outcome).toMatchObject({ status: "failed", error: expect.stringContaining('unknown source "krakn"') });
     expect(error.mock.calls.some(([entry]) => entry?.msg === "tick failed: configuration error")).toBe(true);
-    expect(await count("points")).toBe(0);
+    expect(await count("frames")).toBe(0);
   });
 
   it.each(["-0.1", "0", "ten", "0.1.2", "Infinity"])("OUTLIER_TOLERANCE=%s is a configuration error", async (value) => {

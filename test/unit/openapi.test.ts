@@ -66,8 +66,9 @@ describe("the OpenAPI document", () => {
     });
     it("rejects a missing or malformed cache header", async () => {
       const { etag: _, ...noEtag } = ok;
-      await expect(check("/health", 200, { status: "ok" }, noEtag)).rejects.toThrow(/ETag is missing/);
-      await expect(check("/health", 200, { status: "ok" }, { ...ok, "cache-control": "public, max-age=30" })).rejects.toThrow(/Cache-Control/);
+      const body = { metric_types: [{ metric_type: "price", description: "x" }] };
+      await expect(check("/metric_types", 200, body, noEtag)).rejects.toThrow(/ETag is missing/);
+      await expect(check("/metric_types", 200, body, { ...ok, "cache-control": "public, max-age=30" })).rejects.toThrow(/Cache-Control/);
     });
     it("rejects an error body on a 404", async () => {
       await expect(check("/metric_types/foo", 404, { error: "x" })).rejects.toThrow(/status/);

@@ -1,17 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { count, fakeCryptowatch, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, runCron, setNow, summariesBody, T0 } from "./helpers";
+import { count, storedValues, fakeCryptowatch, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, runCron, setNow, summariesBody, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
-async function storedPoints() {
-  const { results } = await env.DB.prepare(
-    `SELECT m.metric_type, m.symbol, p.ts, p.value FROM points p JOIN metrics m ON m.id = p.metric_id
-     ORDER BY m.metric_type, m.symbol, p.ts`,
-  ).all<{ metric_type: string; symbol: string; ts: number; value: number }>();
-  return results;
-}
+const storedPoints = () => storedValues();
 
 describe("the scheduled tick", () => {
   it("stores the aggregated points of the fixture at the minute it was scheduled for", async () => {
@@ -61,9 +55,7 @@ describe("the scheduled tick", () => {
     ];
     await runCron(T0 + 2 * MINUTE);
     expect(upstream.requests.filter((r) => new URL(r.url).pathname === "/pairs")).toHaveLength(4);
-    const row = await env.DB.prepare(
-      "SELECT p.value FROM points p JOIN metrics m ON m.id = p.metric_id WHERE m.symbol = 'solusd' AND m.metric_type = 'price'",
-    ).first<{ value: number }>();
+    const [row] = await storedValues("m.symbol = 'solusd' AND m.metric_type = 'price'");
     expect(row?.value).toBe(150);
 
     // A pair /pairs does not know: refreshed once per tick, then skipped.
@@ -151,7 +143,7 @@ describe("the scheduled tick", () => {
     it("a failing /pairs refresh fails the tick", async () => {
       fakeCryptowatch({ pairs: [() => jsonResponse({ error: "Internal" }, 502)] });
       await runCron(T0);
-      expect(await count("points")).toBe(0);
+      expect(await count("frames")).toBe(0);
       expect(await count("ticks")).toBe(0);
     });
 
@@ -169,7 +161,7 @@ describe("the scheduled tick", () => {
       const outcome = await runTick(env.DB, config, T0);
       expect(outcome).toMatchObject({ status: "failed" });
       expect(outcome.status === "failed" && outcome.error).toMatch(/timed out after 50 ms/);
-      expect(await count("points")).toBe(0);
+      expect(await count("frames")).toBe(0);
     });
   });
 

@@ -1,0 +1,515 @@
+/**
+ * The rank sums and the one invariant behind them: for every slot of every
+ * metric type, (n, s1, s2) in `sums` are exactly the count, sum(x - K) and
+ * sum((x - K)^2) of the stored values with lo < ts <= hi (tracker_state), and
+ * e is the stored value at lo + 1 minute. Every write that moves values or the
+ * bounds goes through here, in the same D1 transaction as the values it
+ * describes:
+ *
+ * - a tick adds its values (late ticks inside (lo, hi] included) and moves hi;
+ * - every scheduled run slides lo to 24 h before the newest minute (normally
+ *   one minute: subtract e, read the next e), in bounded chunks after an
+ *   outage, and purges the frames at or below lo;
+ * - a block of slots is rebuilt exactly (two passes over its frames, K = mean)
+ *   now and then, and at once when K drifted far from the mean;
+ * - a deployed database's `points` are converted into frames, newest first,
+ *   and lo extends back over them.
+ *
+ * Each of these is planned from a read of the state and the sums and written
+ * in one batch whose last statement checks that the ledger did not move in
+ * between (NOT NULL), so overlapping runs never mix: the loser writes nothing.
+ */
+import { MINUTE_MS, WINDOW_MS } from "./window";
+
+/**
+ * Metrics per frame row: a tick writes (and the purge deletes) one row per
+ * block. 48 values of ~19 bytes keep a row under SQLite's ~1,000 bytes of local
+ * payload (4 KB pages): no overflow page, so a history reads ~4 rows per page.
+ * Migration 0005 and the bench's seed use the same numbers.
+ */
+export const BLOCK_SLOTS = 48;
+/** Metrics per sums row (~110 bytes each). */
+export const PART_SLOTS = 512;
+/** How many stored minutes lo passes in one run when it has fallen behind (outage, conversion). */
+export const SLIDE_CHUNK_TICKS = 60;
+/** Old points older than this before the window are not converted. */
+const CONVERT_MARGIN_MS = 60 * MINUTE_MS;
+/** How many hours of old `points` one run converts. */
+export const CONVERT_CHUNK_MS = 2 * 60 * MINUTE_MS;
+/** A block is rebuilt exactly every REBUILD_EVERY_MINUTES minutes (round robin). */
+export const REBUILD_EVERY_MINUTES = 10;
+/** Extra rebuilds per run of blocks whose K drifted far from the mean. */
+const MAX_DRIFT_REBUILDS = 2;
+
+export interface LedgerState {
+  lo: number;
+  hi: number;
+  ledger: number;
+  last_tick: number | null;
+  purged_until: number;
+  convert_until: number | null;
+}
+
+/** One slot's entry in a sums row. */
+export interface SlotSums {
+  symbol: string;
+  n: number;
+  s1: number;
+  s2: number;
+  k: number;
+  latestTs: number | null;
+  latestValue: number | null;
+  /** The value at lo + 1 minute, or null. */
+  e: number | null;
+}
+
+type Tuple = [string, number, number, number, number, number | null];
+type LatestTuple = [string, number | null, number | null];
+
+/** Every slot of every metric type, dense by slot (null = free). */
+export type Sums = Map<string, (SlotSums | null)[]>;
+
+export interface TickValues {
+  ts: number;
+  /** Each point with its slot (new metrics already placed). */
+  values: { metricType: string; slot: number; value: number }[];
+}
+
+export interface PlanCost {
+  statements: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+export class LedgerConflictError extends Error {
+  constructor() {
+    super("the rank sums changed while this write was planned (an overlapping run): nothing written");
+    this.name = "LedgerConflictError";
+  }
+}
+
+export const isLedgerConflict = (err: unknown) => /NOT NULL constraint failed: tracker_state\.ledger/.test(String(err));
+
+const floorMinute = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+
+export async function readLedgerState(db: D1Database): Promise<LedgerState> {
+  const state = await db
+    .prepare("SELECT lo, hi, ledger, last_tick, purged_until, convert_until FROM tracker_state WHERE id = 1")
+    .first<LedgerState>();
+  if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
+  return state;
+}
+
+export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: number }> {
+  const result = await db.prepare("SELECT metric_type, part, data, latest FROM sums ORDER BY metric_type, part").all<{
+    metric_type: string;
+    part: number;
+    data: string;
+    latest: string;
+  }>();
+  const sums: Sums = new Map();
+  for (const row of result.results) {
+    const slots = sums.get(row.metric_type) ?? [];
+    sums.set(row.metric_type, slots);
+    const tuples = JSON.parse(row.data) as (Tuple | null)[];
+    const latest = JSON.parse(row.latest) as (LatestTuple | null)[];
+    tuples.forEach((t, i) => {
+      slots[row.part * PART_SLOTS + i] = t && {
+        symbol: t[0],
+        n: t[1],
+        s1: t[2],
+        s2: t[3],
+        k: t[4],
+        latestTs: latest[i]?.[1] ?? null,
+        latestValue: latest[i]?.[2] ?? null,
+        e: t[5],
+      };
+    });
+    for (let i = 0; i < slots.length; i++) if (slots[i] === undefined) slots[i] = null;
+  }
+  return { sums, rowsRead: result.meta.rows_read };
+}
+
+function partRows(slots: readonly (SlotSums | null)[]): { data: string; latest: string }[] {
+  const parts: { data: string; latest: string }[] = [];
+  for (let start = 0; start < slots.length; start += PART_SLOTS) {
+    const part = slots.slice(start, start + PART_SLOTS);
+    parts.push({
+      data: JSON.stringify(part.map((s) => (s ? [s.symbol, s.n, s.s1, s.s2, s.k, s.e] : null))),
+      latest: JSON.stringify(part.map((s) => (s ? [s.symbol, s.latestTs, s.latestValue] : null))),
+    });
+  }
+  return parts;
+}
+
+/** Per (metric type, block): the frame's values, or per slot. */
+type Frames = Map<string, Map<number, (number | null)[]>>;
+
+/** The frames of one minute, for the blocks that exist. */
+async function readFramesAt(db: D1Database, sums: Sums, ts: number): Promise<{ frames: Frames; rowsRead: number }> {
+  const blocks = blockList(sums);
+  const frames: Frames = new Map();
+  if (blocks.length === 0) return { frames, rowsRead: 0 };
+  const result = await db
+    .prepare(
+      `SELECT f.metric_type, f.block, f.v FROM json_each(?1) b
+       JOIN frames f ON f.metric_type = b.value ->> 0 AND f.block = b.value ->> 1 AND f.ts = ?2`,
+    )
+    .bind(JSON.stringify(blocks), ts)
+    .all<{ metric_type: string; block: number; v: string }>();
+  for (const row of result.results) {
+    const byBlock = frames.get(row.metric_type) ?? new Map();
+    frames.set(row.metric_type, byBlock);
+    byBlock.set(row.block, JSON.parse(row.v));
+  }
+  return { frames, rowsRead: result.meta.rows_read };
+}
+
+function blockList(sums: Sums): [string, number][] {
+  const blocks: [string, number][] = [];
+  for (const [type, slots] of sums) {
+    for (let block = 0; block * BLOCK_SLOTS < slots.length; block++) {
+      if (slots.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS).some((s) => s !== null)) blocks.push([type, block]);
+    }
+  }
+  return blocks;
+}
+
+interface SlotStats {
+  metric_type: string;
+  slot: number;
+  n: number;
+  /** The mean of the values, and around it: sum(x - mean) (rounding only) and sum((x - mean)^2). */
+  mean: number;
+  d1: number;
+  m2: number;
+  latest_ts: number;
+  latest_value: number;
+}
+
+/**
+ * Per slot of the given blocks: count, mean, sum(x - mean), sum((x - mean)^2)
+ * of the stored values with from < ts <= to (two passes in SQL: a window
+ * average, then the deviations), and the newest value.
+ */
+async function frameStats(
+  db: D1Database,
+  from: number,
+  to: number,
+  blocks: [string, number][],
+): Promise<{ stats: SlotStats[]; rowsRead: number }> {
+  if (blocks.length === 0) return { stats: [], rowsRead: 0 };
+  const result = await db
+    .prepare(
+      `WITH v AS (
+         SELECT f.metric_type, f.block * ${BLOCK_SLOTS} + x.key AS slot, f.ts, x.value AS x
+         FROM json_each(?3) b
+         JOIN frames f ON f.metric_type = b.value ->> 0 AND f.block = b.value ->> 1 AND f.ts > ?1 AND f.ts <= ?2,
+              json_each(f.v) x
+         WHERE x.type IN ('integer', 'real')
+       ),
+       w AS (SELECT metric_type, slot, ts, x, avg(x) OVER (PARTITION BY metric_type, slot) AS mean FROM v)
+       SELECT metric_type, slot, count(*) AS n, mean, sum(x - mean) AS d1, sum((x - mean) * (x - mean)) AS m2,
+              max(ts) AS latest_ts, x AS latest_value
+       FROM w GROUP BY metric_type, slot`,
+    )
+    .bind(from, to, JSON.stringify(blocks))
+    .all<SlotStats>();
+  return { stats: result.results, rowsRead: result.meta.rows_read };
+}
+
+/** A slot's stats as (count, sum(x - K), sum((x - K)^2)) around its shift K. */
+function aroundShift(stat: SlotStats, k: number) {
+  const d = stat.mean - k;
+  return { n: stat.n, s1: stat.d1 + stat.n * d, s2: stat.m2 + 2 * d * stat.d1 + stat.n * d * d };
+}
+
+export interface Plan {
+  statements: D1PreparedStatement[];
+  /** What the run did, for the log. */
+  summary: Record<string, unknown>;
+  rowsRead: number;
+}
+
+export interface AdvanceInput {
+  /** The scheduled minute of this run (epoch ms). */
+  now: number;
+  tick?: TickValues;
+}
+
+/**
+ * Plan one run's writes of the sums: add the tick (if any), slide lo, rebuild
+ * due blocks, convert a chunk of old points, purge. Returns the statements for
+ * the caller's batch, ending with the ledger check.
+ */
+export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { state: LedgerState; sums: Sums; rowsRead: number }): Promise<Plan> {
+  const state = pre?.state ?? (await readLedgerState(db));
+  const loaded = pre ?? { ...(await readSums(db)), state };
+  const sums = loaded.sums;
+  let rowsRead = loaded.rowsRead;
+  const statements: D1PreparedStatement[] = [];
+  const summary: Record<string, unknown> = {};
+  const changed = new Set<string>();
+  const { tick, now } = input;
+
+  const newHi = tick ? Math.max(state.hi, tick.ts) : state.hi;
+  const newest = Math.max(newHi, floorMinute(now));
+  let targetLo = Math.min(newHi, newest - WINDOW_MS);
+  let convertUntil = state.convert_until;
+
+  // A deployed database's points, newest first; lo then extends back over them.
+  if (convertUntil !== null) {
+    const oldest = await db.prepare("SELECT min(ts) AS ts FROM points").first<{ ts: number | null }>();
+    rowsRead += 1;
+    const from = Math.max(convertUntil - CONVERT_CHUNK_MS, newest - WINDOW_MS - CONVERT_MARGIN_MS, (oldest?.ts ?? Infinity) - MINUTE_MS);
+    if (from >= convertUntil) {
+      // What is left is older than the window: nothing to keep.
+      statements.push(db.prepare("DELETE FROM points"));
+      convertUntil = null;
+      summary.converted = "done";
+    } else {
+      statements.push(convertPoints(db, from, convertUntil), db.prepare("DELETE FROM points WHERE ts > ?1").bind(from));
+      summary.converted = { from: iso(from), until: iso(convertUntil) };
+      convertUntil = from;
+    }
+    // Frames below the converted range are not there yet.
+    targetLo = Math.max(targetLo, state.convert_until ?? targetLo);
+  }
+
+  let lo = state.lo;
+  // Rebuilds ride on ticks (once a minute); a run without one only slides and purges.
+  const rebuildable = state.convert_until === null && tick !== undefined;
+  // Exact rebuilds, over (lo, hi] as stored; the deltas below apply on top.
+  if (rebuildable && (targetLo === lo || targetLo === lo + MINUTE_MS)) {
+    const due = dueBlocks(sums, now);
+    for (const [type, block] of due) {
+      const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, [[type, block]]);
+      rowsRead += read;
+      const slots = sums.get(type)!;
+      for (let slot = block * BLOCK_SLOTS; slot < (block + 1) * BLOCK_SLOTS && slot < slots.length; slot++) {
+        const s = slots[slot];
+        if (s) Object.assign(s, { n: 0, s1: 0, s2: 0 });
+      }
+      // Re-shifted to the mean: s1 = sum(x - mean) is rounding only.
+      for (const stat of stats) {
+        const s = slots[stat.slot];
+        if (s) Object.assign(s, { n: stat.n, s1: stat.d1, s2: stat.m2, k: stat.mean });
+      }
+      changed.add(type);
+    }
+    if (due.length > 0) summary.rebuilt = due.map(([type, block]) => `${type}/${block}`);
+  }
+
+  // Slide lo towards targetLo.
+  if (targetLo !== lo) {
+    let next: number;
+    if (targetLo === lo + MINUTE_MS) {
+      // The common case: the value at lo + 1 minute leaves.
+      for (const [type, slots] of sums) {
+        for (const s of slots) {
+          if (s && s.e !== null) {
+            const d = s.e - s.k;
+            s.n -= 1;
+            s.s1 -= d;
+            s.s2 -= d * d;
+            if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
+          }
+        }
+        changed.add(type);
+      }
+      next = targetLo;
+    } else {
+      const forward = targetLo > lo;
+      // A chunk is at most SLIDE_CHUNK_TICKS stored minutes; minutes without a tick hold nothing.
+      const edge = await db
+        .prepare(
+          forward
+            ? `SELECT ts FROM ticks WHERE ts > ?1 AND ts <= ?2 ORDER BY ts LIMIT 1 OFFSET ${SLIDE_CHUNK_TICKS - 1}`
+            : `SELECT ts FROM ticks WHERE ts > ?2 AND ts <= ?1 ORDER BY ts DESC LIMIT 1 OFFSET ${SLIDE_CHUNK_TICKS}`,
+        )
+        .bind(lo, targetLo)
+        .first<{ ts: number }>();
+      rowsRead += SLIDE_CHUNK_TICKS;
+      next = edge === null ? targetLo : edge.ts;
+      const { stats, rowsRead: read } = await frameStats(db, Math.min(lo, next), Math.max(lo, next), blockList(sums));
+      rowsRead += read;
+      const sign = forward ? -1 : 1;
+      for (const stat of stats) {
+        const s = sums.get(stat.metric_type)?.[stat.slot];
+        if (!s) continue;
+        const delta = aroundShift(stat, s.k);
+        s.n += sign * delta.n;
+        s.s1 += sign * delta.s1;
+        s.s2 += sign * delta.s2;
+        if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
+        if (!forward && (s.latestTs === null || stat.latest_ts > s.latestTs)) {
+          s.latestTs = stat.latest_ts;
+          s.latestValue = stat.latest_value;
+        }
+      }
+      for (const type of sums.keys()) changed.add(type);
+      summary.slid = { from: iso(lo), to: iso(next) };
+    }
+    lo = next;
+  }
+
+  // The tick's own values, when they fall in the new (lo, hi].
+  if (tick) {
+    for (const { metricType, slot, value } of tick.values) {
+      const slots = sums.get(metricType) ?? [];
+      sums.set(metricType, slots);
+      while (slots.length <= slot) slots.push(null);
+      const s = slots[slot];
+      if (!s) throw new Error(`slot ${slot} of ${metricType} has no metric`);
+      if (tick.ts > lo && tick.ts <= newHi) {
+        const d = value - s.k;
+        s.n += 1;
+        s.s1 += d;
+        s.s2 += d * d;
+      }
+      if (s.latestTs === null || tick.ts > s.latestTs) {
+        s.latestTs = tick.ts;
+        s.latestValue = value;
+      }
+      changed.add(metricType);
+    }
+  }
+
+  // e = the value at lo + 1 minute: read again whenever lo moved.
+  if (lo !== state.lo) {
+    const { frames, rowsRead: read } = await readFramesAt(db, sums, lo + MINUTE_MS);
+    rowsRead += read;
+    for (const [type, slots] of sums) {
+      slots.forEach((s, slot) => {
+        if (s) s.e = frames.get(type)?.get(Math.floor(slot / BLOCK_SLOTS))?.[slot % BLOCK_SLOTS] ?? null;
+      });
+      changed.add(type);
+    }
+  }
+  // A (late) tick of minute lo + 1 is itself the next to leave; its frame is not stored yet.
+  if (tick?.ts === lo + MINUTE_MS) {
+    for (const { metricType, slot, value } of tick.values) sums.get(metricType)![slot]!.e = value;
+  }
+
+  // Purge what left the window, never past lo (the sums describe stored frames).
+  const purgeTo = Math.min(lo, newest - WINDOW_MS);
+  let purgedUntil = state.purged_until;
+  if (purgeTo > state.purged_until) {
+    for (const [type, slots] of sums) {
+      const blocks = blockList(new Map([[type, slots]])).map(([, block]) => block);
+      if (blocks.length > 0) {
+        statements.push(
+          db
+            .prepare(`DELETE FROM frames WHERE metric_type = ?1 AND block IN (${blocks.join(",")}) AND ts <= ?2`)
+            .bind(type, purgeTo),
+        );
+      }
+      // A metric whose every value is purged is forgotten; its slot is free again.
+      const gone = slots.flatMap((s, slot) => (s && s.n === 0 && s.latestTs !== null && s.latestTs <= purgeTo ? [slot] : []));
+      if (gone.length > 0) {
+        statements.push(db.prepare(`DELETE FROM metrics WHERE metric_type = ?1 AND slot IN (${gone.join(",")})`).bind(type));
+        for (const slot of gone) slots[slot] = null;
+        while (slots.length > 0 && slots.at(-1) === null) slots.pop();
+        changed.add(type);
+        summary.forgotten = (summary.forgotten as number | undefined ?? 0) + gone.length;
+      }
+    }
+    statements.push(db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(purgeTo));
+    purgedUntil = purgeTo;
+  }
+
+  for (const type of changed) {
+    const slots = sums.get(type)!;
+    const parts = partRows(slots);
+    parts.forEach(({ data, latest }, part) =>
+      statements.push(
+        db
+          .prepare(
+            `INSERT INTO sums (metric_type, part, data, latest) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest`,
+          )
+          .bind(type, part, data, latest),
+      ),
+    );
+    statements.push(db.prepare("DELETE FROM sums WHERE metric_type = ?1 AND part >= ?2").bind(type, parts.length));
+  }
+
+  const moved =
+    statements.length > 0 || lo !== state.lo || newHi !== state.hi || purgedUntil !== state.purged_until || convertUntil !== state.convert_until;
+  if (moved) {
+    // Last: fails (NOT NULL) if anyone wrote the sums since we read them, rolling the batch back.
+    statements.push(
+      db
+        .prepare(
+          `UPDATE tracker_state SET ledger = CASE WHEN ledger = ?1 THEN ?1 + 1 END,
+             lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5`,
+        )
+        .bind(state.ledger, lo, newHi, purgedUntil, convertUntil),
+    );
+  }
+  return { statements, summary, rowsRead };
+}
+
+/** Blocks due for an exact rebuild at minute `now`: one in turn every few minutes, and drifted ones. */
+function dueBlocks(sums: Sums, now: number): [string, number][] {
+  const all = blockList(sums);
+  const due: [string, number][] = [];
+  const minute = Math.floor(now / MINUTE_MS);
+  if (all.length > 0 && minute % REBUILD_EVERY_MINUTES === 0) due.push(all[Math.floor(minute / REBUILD_EVERY_MINUTES) % all.length]!);
+  // K far from the mean: s2 - s1^2/n is a small difference of large numbers.
+  for (const [type, block] of all) {
+    if (due.length > MAX_DRIFT_REBUILDS) break;
+    if (due.some(([t, b]) => t === type && b === block)) continue;
+    const slots = sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
+    if (slots.some((s) => s !== null && s.n > 0 && s.s2 > 0 && s.s2 - (s.s1 * s.s1) / s.n < s.s2 * 1e-4)) due.push([type, block]);
+  }
+  return due;
+}
+
+/**
+ * The old layout's points with from < ts <= until, as frames: one row per
+ * metric type, block and minute, every slot of the block (null where the
+ * metric had no point).
+ */
+function convertPoints(db: D1Database, from: number, until: number): D1PreparedStatement {
+  // Each slot's value by its own subquery, in slot order: no aggregate whose row order could vary.
+  const cell = (i: number) =>
+    `(SELECT p.value FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
+      WHERE m.metric_type = b.metric_type AND m.slot = b.block * ${BLOCK_SLOTS} + ${i})`;
+  return db
+    .prepare(
+      `WITH blocks AS (SELECT DISTINCT metric_type, slot / ${BLOCK_SLOTS} AS block FROM metrics)
+       INSERT INTO frames (metric_type, block, ts, v)
+       SELECT b.metric_type, b.block, t.ts, json_array(${Array.from({ length: BLOCK_SLOTS }, (_, i) => cell(i)).join(", ")})
+       FROM blocks b JOIN ticks t ON t.ts > ?1 AND t.ts <= ?2
+       WHERE EXISTS (
+         SELECT 1 FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
+         WHERE m.metric_type = b.metric_type AND m.slot >= b.block * ${BLOCK_SLOTS} AND m.slot < (b.block + 1) * ${BLOCK_SLOTS})`,
+    )
+    .bind(from, until);
+}
+
+/** How far the sums and the purge are behind the newest stored minute (for /health). */
+export interface Lag {
+  sums_lag_seconds: number | null;
+  purge_lag_seconds: number | null;
+  converting: boolean;
+}
+
+export function lag(state: LedgerState): Lag {
+  if (state.last_tick === null) return { sums_lag_seconds: null, purge_lag_seconds: null, converting: state.convert_until !== null };
+  const wantLo = Math.min(state.last_tick - WINDOW_MS, state.hi);
+  // lo behind: the sums still hold minutes that left the window (rank corrects them, slower).
+  // lo ahead is normal after a pause of the ticks (lo follows the clock), except
+  // while old points are converted: then the sums miss the unconverted hours.
+  const loLag = state.convert_until !== null ? Math.abs(state.lo - wantLo) : wantLo - state.lo;
+  const sums = Math.max(state.last_tick - state.hi, loLag, 0);
+  const purge = Math.max(wantLo - state.purged_until, 0);
+  return {
+    sums_lag_seconds: Math.round(sums / 1000),
+    purge_lag_seconds: Math.round(purge / 1000),
+    converting: state.convert_until !== null,
+  };
+}
+
+const iso = (ts: number) => new Date(ts).toISOString();

@@ -1,0 +1,214 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { seedOurs, tickPoints } from "../../scripts/bench/workload";
+import { claimTick, insertTick, maintainStorage } from "../../src/storage/ticks";
+import {
+  count,
+  expectSumsMatchStoredValues,
+  fakeCryptowatch,
+  getJson,
+  get,
+  MINUTE,
+  resetDatabase,
+  runCron,
+  setNow,
+  storedValues,
+  T0,
+} from "./helpers";
+
+beforeEach(resetDatabase);
+afterEach(() => vi.restoreAllMocks());
+
+const LAST = T0 / MINUTE;
+
+/**
+ * D1 that fails its `failAt`-th statement (counting every statement, inside a
+ * batch too). In a batch the statement is replaced by one that fails inside
+ * D1 (a CHECK constraint), so the real transaction rolls back as it would.
+ */
+function faultyDatabase(db: D1Database, failAt: number) {
+  let seen = 0;
+  const failsNow = () => ++seen === failAt;
+  type Wrapped = { inner: D1PreparedStatement };
+  const wrap = (inner: D1PreparedStatement): D1PreparedStatement & Wrapped =>
+    ({
+      inner,
+      bind: (...values: unknown[]) => wrap(inner.bind(...values)),
+      first: async (...args: [string?]) => {
+        if (failsNow()) throw new Error("D1_ERROR: injected failure");
+        return inner.first(...(args as []));
+      },
+      all: async () => {
+        if (failsNow()) throw new Error("D1_ERROR: injected failure");
+        return inner.all();
+      },
+      run: async () => {
+        if (failsNow()) throw new Error("D1_ERROR: injected failure");
+        return inner.run();
+      },
+    }) as unknown as D1PreparedStatement & Wrapped;
+  const faulty = {
+    prepare: (sql: string) => wrap(db.prepare(sql)),
+    batch: async (statements: (D1PreparedStatement & Wrapped)[]) =>
+      db.batch(statements.map((s) => (failsNow() ? db.prepare("INSERT INTO tick_lease (id) VALUES (2)") : s.inner))),
+    withSession: () => faulty,
+  } as unknown as D1Database;
+  return { db: faulty, statements: () => seen };
+}
+
+/** The minute is entirely stored (every point, its tick record) or entirely absent; true when stored. */
+async function tickIsWholeOrAbsent(ts: number, points: number) {
+  const stored = (await storedValues(`f.ts = ${ts}`)).length;
+  const recorded = (await env.DB.prepare("SELECT count(*) AS n FROM ticks WHERE ts = ?1").bind(ts).first<{ n: number }>())!.n;
+  expect(stored === 0 ? [0, recorded] : [points, recorded]).toEqual(stored === 0 ? [0, 0] : [points, 1]);
+  return stored > 0;
+}
+
+describe("faults: a D1 statement failing at any point leaves consistent data", () => {
+  it("a tick: for every N, failing the Nth statement stores the minute whole or not at all; the sums match the stored values", async () => {
+    await seedOurs(env.DB, 60, 90, LAST);
+    const points = tickPoints(60, LAST + 1);
+    const ts = (LAST + 1) * MINUTE;
+    const dry = faultyDatabase(env.DB, Infinity);
+    await insertTick(dry.db, { ts, storedAt: ts, markets: 1, points });
+    const total = dry.statements();
+    expect(total).toBeGreaterThan(5);
+    for (let n = 1; n <= total; n++) {
+      await resetDatabase();
+      await seedOurs(env.DB, 60, 90, LAST);
+      const faulty = faultyDatabase(env.DB, n);
+      await insertTick(faulty.db, { ts, storedAt: ts, markets: 1, points }).catch(() => undefined);
+      expect(await tickIsWholeOrAbsent(ts, points.length), `statement ${n} of ${total}`).toBe(false);
+      await expectSumsMatchStoredValues();
+      // The next run stores it.
+      await insertTick(env.DB, { ts, storedAt: ts, markets: 1, points });
+      expect(await tickIsWholeOrAbsent(ts, points.length)).toBe(true);
+      await expectSumsMatchStoredValues();
+    }
+  });
+
+  it("a catch-up slide with its purge, and a rebuild: for every N the sums stay equal to the stored values", async () => {
+    const seed = async () => {
+      await resetDatabase();
+      await seedOurs(env.DB, 60, 1440, LAST);
+    };
+    await seed();
+    // Three hours later: the slide passes 60 stored minutes and purges them.
+    const later = (LAST + 180) * MINUTE;
+    const dry = faultyDatabase(env.DB, Infinity);
+    const done = await maintainStorage(dry.db, later);
+    expect(done.summary).toHaveProperty("slid");
+    const total = dry.statements();
+    for (let n = 1; n <= total; n++) {
+      await seed();
+      const frames = await count("frames");
+      await maintainStorage(faultyDatabase(env.DB, n).db, later).catch(() => undefined);
+      expect(await count("frames"), `statement ${n} of ${total}`).toBe(frames);
+      await expectSumsMatchStoredValues();
+      await maintainStorage(env.DB, later);
+      expect(await count("frames")).toBeLessThan(frames);
+      await expectSumsMatchStoredValues();
+    }
+  });
+
+  it("a tick that rebuilds a block exactly: for every N the sums stay equal to the stored values", async () => {
+    const rebuildMinute = Math.ceil((LAST + 1) / 10) * 10;
+    const seed = async () => {
+      await resetDatabase();
+      await seedOurs(env.DB, 60, 90, rebuildMinute - 1);
+    };
+    const ts = rebuildMinute * MINUTE;
+    const points = tickPoints(60, rebuildMinute);
+    await seed();
+    const dry = faultyDatabase(env.DB, Infinity);
+    await insertTick(dry.db, { ts, storedAt: ts, markets: 1, points });
+    const total = dry.statements();
+    for (let n = 1; n <= total; n++) {
+      await seed();
+      await insertTick(faultyDatabase(env.DB, n).db, { ts, storedAt: ts, markets: 1, points }).catch(() => undefined);
+      expect(await tickIsWholeOrAbsent(ts, points.length), `statement ${n} of ${total}`).toBe(false);
+      await expectSumsMatchStoredValues();
+    }
+  });
+});
+
+describe("overlapping scheduled runs", () => {
+  it("five runs of one minute started together store one tick, read the upstream once, and no point twice", async () => {
+    const upstream = fakeCryptowatch();
+    await Promise.all(Array.from({ length: 5 }, () => runCron(T0 + 1_000)));
+    expect(await count("ticks")).toBe(1);
+    const summaries = upstream.requests.filter((r) => new URL(r.url).pathname === "/markets/summaries");
+    expect(summaries).toHaveLength(1);
+    const values = await storedValues();
+    expect(values).toHaveLength(11);
+    expect(new Set(values.map((v) => `${v.metric_type}/${v.symbol}/${v.ts}`)).size).toBe(11);
+    await expectSumsMatchStoredValues();
+  });
+
+  it("a crashed run's claim expires, and never blocks another minute", async () => {
+    fakeCryptowatch();
+    // A run claimed T0 and died. A retry of T0 while the claim holds reads nothing.
+    expect(await claimTick(env.DB, T0, Date.now(), Date.now() + 50_000)).toBe(true);
+    await runCron(T0);
+    expect(await count("ticks")).toBe(0);
+    // The next minute ticks at once.
+    await runCron(T0 + MINUTE);
+    expect(await count("ticks")).toBe(1);
+    // Once the claim on T0 expired, a late retry of T0 ticks.
+    await env.DB.prepare("UPDATE tick_lease SET ts = ?1, expires = ?2").bind(T0, Date.now() - 1).run();
+    await runCron(T0);
+    expect(await count("ticks")).toBe(2);
+  });
+
+  it("overlapping maintenance runs leave the sums equal to the stored values", async () => {
+    await seedOurs(env.DB, 60, 1440, LAST);
+    const later = (LAST + 200) * MINUTE;
+    await Promise.all([maintainStorage(env.DB, later), maintainStorage(env.DB, later), maintainStorage(env.DB, later + MINUTE)]);
+    await expectSumsMatchStoredValues();
+  });
+});
+
+describe("/health", () => {
+  it("is ok after a fresh tick, degraded with a reason when the tick is old or maintenance lags; strict makes that a 503", async () => {
+    fakeCryptowatch();
+    await runCron(T0);
+    setNow(T0 + 30_000);
+    const ok = await getJson("/health");
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ status: "ok", reason: null, last_tick: "2026-11-29T12:00:00.000Z", sums_lag_seconds: 0, purge_lag_seconds: 0 });
+    expect((await getJson("/")).body).toMatchObject({ status: "ok", sums_lag_seconds: 0, purge_lag_seconds: 0 });
+
+    // Six minutes without a stored tick (the stored_at of this tick is the real clock's).
+    const storedAt = (await env.DB.prepare("SELECT last_tick_stored_at AS t FROM tracker_state").first<{ t: number }>())!.t;
+    setNow(storedAt + 6 * MINUTE);
+    const stale = await getJson("/health");
+    expect(stale.status).toBe(200);
+    expect(stale.body.status).toBe("degraded");
+    expect(stale.body.reason).toMatch(/last tick was stored 360 s ago/);
+    const strict = await get("/health?strict=1");
+    expect(strict.status).toBe(503);
+    expect(await strict.json()).toMatchObject({ status: "degraded" });
+    expect((await getJson("/")).body).toMatchObject({ status: "degraded" });
+
+    // The sums 2 hours behind the last tick (a run that could not keep up).
+    setNow(storedAt + 10_000);
+    await env.DB.prepare("UPDATE tracker_state SET lo = lo - 2 * 3600000").run();
+    const lagging = await getJson("/health");
+    expect(lagging.body).toMatchObject({ status: "degraded", sums_lag_seconds: 7200 });
+    expect(lagging.body.reason).toMatch(/rank sums are 7200 s behind/);
+    expect((await get("/health?strict=0")).status).toBe(200);
+    // A monitor always sees now: never cached; a malformed strict is a 400.
+    expect(lagging.response.headers.get("cache-control")).toBe("no-store");
+    expect(lagging.response.headers.get("etag")).toBeNull();
+    const malformed = await getJson("/health?strict=yes");
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error).toMatch(/Malformed strict "yes"/);
+  });
+
+  it("before the first tick it says so, still 200", async () => {
+    const { status, body } = await getJson("/health");
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: "degraded", reason: "no tick stored yet", last_tick: null, sums_lag_seconds: null });
+  });
+});
+
