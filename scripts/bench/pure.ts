@@ -5,6 +5,7 @@
  * aggregate the result.
  */
 import { aggregate } from "../../src/ingest/aggregate";
+import { breakdownsBySource } from "../../src/ingest/breakdown";
 import { cryptowatch } from "../../src/sources/cryptowatch";
 
 export async function timePureTick(markets: number, runs: number) {
@@ -31,15 +32,21 @@ export async function timePureTick(markets: number, runs: number) {
 
   const parse: number[] = [];
   const aggregateMs: number[] = [];
+  const breakdownMs: number[] = [];
+  let breakdownBytes = 0;
   let points = 0;
   for (let run = 0; run < runs; run++) {
     const t0 = performance.now();
     const reading = await source.read(ctx);
     const t1 = performance.now();
-    points = aggregate(reading.markets).points.length;
+    const aggregated = aggregate(reading.markets);
+    points = aggregated.points.length;
     const t2 = performance.now();
+    breakdownBytes = breakdownsBySource(aggregated.outcomes, aggregated.medians, () => "cryptowatch", 0.1)[0]!.data.length;
+    const t3 = performance.now();
     parse.push(t1 - t0);
     aggregateMs.push(t2 - t1);
+    breakdownMs.push(t3 - t2);
   }
-  return { markets, bodyBytes: body.length, points, parseMs: parse, aggregateMs };
+  return { markets, bodyBytes: body.length, points, parseMs: parse, aggregateMs, breakdownMs, breakdownBytes };
 }

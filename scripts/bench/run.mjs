@@ -84,6 +84,9 @@ const summary = (runs) => ({
 
 // Steady state: every row a minute of scheduled work writes, over a whole cycle.
 const oursPerMinute = mean(d1.ticks.map((t) => t.cost.rowsWritten + t.lease + t.statuses.rowsWritten));
+// Issue 11: the per-market breakdown adds one row per source to each tick.
+const breakdownPerTick = mean(d1.ticks.map((t) => t.breakdown.rowsWritten));
+const oursWithBreakdownPerMinute = oursPerMinute + breakdownPerTick;
 const baselineCycle = d1.baselineMaintenance.fold.cost.rowsWritten + d1.baselineMaintenance.purge.cost.rowsWritten;
 const baselinePerMinute = mean(d1.baselineTicks.map((t) => t.cost.rowsWritten + t.statuses.rowsWritten)) + baselineCycle / 10;
 const oursReadPerMinute = mean(d1.ticks.map((t) => t.cost.rowsRead + t.statuses.rowsRead + 1));
@@ -131,6 +134,7 @@ const results = {
   scale: { metrics: METRICS, metrics_per_type: METRICS, metric_types: 2, minutes: MINUTES, points: d1.scale.points, runs: RUNS, naive_runs: NAIVE_RUNS },
   steady_state: {
     rows_written_per_minute: oursPerMinute,
+    rows_written_per_minute_with_breakdown: oursWithBreakdownPerMinute,
     baseline_rows_written_per_minute: baselinePerMinute,
     ratio: baselinePerMinute / oursPerMinute,
     rows_written_per_month: oursPerMinute * PER_MONTH,
@@ -165,6 +169,14 @@ const results = {
   build: { runs: d1.build.length, rows_read: sum(d1.build.map((r) => r.cost.rowsRead)), rows_written: sum(d1.build.map((r) => r.cost.rowsWritten)), ms: sum(d1.build.map((r) => r.ms)) },
   moments,
   exactness: { metrics: d1.rankRows[names[0]].naive.length, moments: names, rank_mismatches: rankMismatches, worst_relative_std_difference: worstRelative },
+  breakdown: {
+    rows_written_per_tick: breakdownPerTick,
+    sources: 7,
+    markets: d1.ticks[0].breakdown.markets,
+    bytes_per_tick: d1.ticks[0].breakdown.bytes,
+    node_median_ms_8000_markets: median(pure.breakdownMs),
+    node_bytes_8000_markets: pure.breakdownBytes,
+  },
   pure_tick_node: {
     markets: pure.markets,
     body_bytes: pure.bodyBytes,
@@ -222,6 +234,7 @@ lines.push(
   row("today's purge (every 10 min)", results.baseline_maintenance.purge, `${results.baseline_maintenance.purge.deleted.toLocaleString("en-US")} deleted`),
   "",
   `Steady state, all scheduled work (tick, slide/fold, purge, rebuilds, lease, state, 7 source statuses), rows written per minute: ours ${fmt(oursPerMinute)}, today ${fmt(baselinePerMinute)} (${(baselinePerMinute / oursPerMinute).toFixed(1)}x fewer); per 30-day month ours ${fmt(Math.round(oursPerMinute * PER_MONTH))}, today ${fmt(Math.round(baselinePerMinute * PER_MONTH))}.`,
+  `Per-market breakdown (issue 11): ${fmt(breakdownPerTick)} rows written per tick (one per source: 7 documents, ${fmt(d1.ticks[0].breakdown.markets)} markets, ${fmt(d1.ticks[0].breakdown.bytes)} bytes); steady state without it ${fmt(oursPerMinute)}, with it ${fmt(oursWithBreakdownPerMinute)} rows written per minute. Built in ${median(pure.breakdownMs).toFixed(1)} ms for 8,000 markets in Node.`,
   `Rows read per minute by the scheduled work: ours ${fmt(oursReadPerMinute)}, today ${fmt(baselineReadPerMinute)}.`,
   `Building our sums over the seeded day (as after a migration): ${results.build.runs} scheduled runs, ${fmt(results.build.rows_read)} rows read, ${fmt(results.build.rows_written)} written.`,
   `Exactness: ${rankMismatches} rank mismatches against the naive two-pass computation over ${results.exactness.metrics} metrics at ${names.length} moments; worst relative std difference ${worstRelative.toExponential(2)}.`,

@@ -4,11 +4,14 @@
  * on its own database BASELINE), fed the same data, plus the naive rank on the
  * baseline's points. Everything measured with D1's own meta.
  */
-import type { Point } from "../../src/ingest/aggregate";
+import { aggregate, type Point } from "../../src/ingest/aggregate";
+import { breakdownsBySource } from "../../src/ingest/breakdown";
+import { breakdownStatements } from "../../src/storage/breakdowns";
+import type { MarketSummary } from "../../src/sources/types";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, type Reader } from "../../src/storage/queries";
 import { recordSourceStatuses, latestSourceStatuses } from "../../src/storage/sources";
-import { claimTick, insertTick, maintainStorage, readState, type WriteCost } from "../../src/storage/ticks";
+import { claimTick, cost, insertTick, maintainStorage, readState, type WriteCost } from "../../src/storage/ticks";
 import { MINUTE_MS, windowEndingAt, type Window } from "../../src/storage/window";
 import { metered } from "../../test/unit/metered";
 import * as baseline from "./baseline";
@@ -214,13 +217,35 @@ export async function seedOurs(db: D1Database, metrics: number, minutes: number,
   return runs;
 }
 
+/**
+ * A tick's per-market breakdown (issue 11): the 7 sources' documents for two
+ * markets per price metric, as the tick builds them.
+ */
+export function tickBreakdowns(metrics: number, minute: number) {
+  const markets: MarketSummary[] = [];
+  const sourceOf = new Map<MarketSummary, string>();
+  for (let i = 0; i < metrics; i++) {
+    const pair = Math.floor(i / 2);
+    const source = STATUSES[i % STATUSES.length]!.source;
+    const last = 100 + pair + unit(i, minute);
+    const market: MarketSummary = { exchange: source, pair: `p${pair}usd`, base: `p${pair}`, quote: "usd", last, volume: 1000 + i, volumeQuote: (1000 + i) * last };
+    markets.push(market);
+    sourceOf.set(market, source);
+  }
+  const { outcomes, medians } = aggregate(markets);
+  return { markets: markets.length, breakdowns: breakdownsBySource(outcomes, medians, (market) => sourceOf.get(market), 0.1) };
+}
+
 export async function measureTick(db: D1Database, metrics: number, minute: number) {
   const points = tickPoints(metrics, minute);
   const ts = minute * MINUTE_MS;
   const lease = await claimTick(db, ts, ts, ts + 50_000).then(() => 1);
   const { result, ms } = await timed(() => insertTick(db, { ts, storedAt: ts, markets: points.length, points }));
   const statuses = await recordSourceStatuses(db, ts, STATUSES);
-  return { cost: result, ms, points: points.length, lease, statuses };
+  // The breakdown's statements ride in the tick's batch; measured on their own, they write the same rows.
+  const { markets, breakdowns } = tickBreakdowns(metrics, minute);
+  const breakdown = { ...cost(await db.batch(breakdownStatements(db, ts, breakdowns))), markets, bytes: breakdowns.reduce((sum, b) => sum + b.data.length, 0) };
+  return { cost: result, ms, points: points.length, lease, statuses, breakdown };
 }
 
 export async function measureBaselineTick(db: D1Database, metrics: number, minute: number) {
