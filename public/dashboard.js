@@ -330,7 +330,7 @@
     const first = current.values[0];
     if (current.error) $("#selected-meta").textContent = current.error;
     else {
-      // The change over the points shown, as the API's change_24h computes it.
+      // The change over the points shown: (latest - oldest) / oldest, as docs/day-figures.md defines change_24h.
       const change = current.values.length < 2 || first === 0 ? null : (last - first) / first;
       $("#selected-meta").replaceChildren(
         `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)} · 24 h `,

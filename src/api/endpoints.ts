@@ -114,16 +114,6 @@ const ALERTS = {
   },
 };
 
-/** A metric's figures over the window (src/lib/day-figures.ts). */
-const DAY_FIGURES = {
-  change_24h: {
-    type: ["number", "null"],
-    description: "(latest - oldest) / oldest over the metric's points in the last 24 h; null with fewer than 2 points or an oldest of 0",
-  },
-  min_24h: { type: "number", description: "The lowest of those points" },
-  max_24h: { type: "number", description: "The highest of those points" },
-};
-
 const REASON = {
   description: "Why the value was left out (null when included)",
   enum: ["duplicate", "outlier", "no_usable_value", "non_finite", "no_consensus", "ambiguous_pair", null],
@@ -361,7 +351,7 @@ export const ENDPOINTS = {
     path: "/metric_types/:metric_type/metrics/:symbol",
     operationId: "getMetric",
     tag: "metrics",
-    summary: "One metric, with its latest value and its 24 h change, low and high",
+    summary: "One metric, with its latest value",
     freshness: "tick",
     edgeCache: true,
     ok: {
@@ -370,9 +360,8 @@ export const ENDPOINTS = {
         metric_type: METRIC_TYPE_NAME,
         symbol: SYMBOL_NAME,
         latest: object({ time: TIME, value: { type: "number" } }),
-        ...DAY_FIGURES,
       }),
-      example: { metric_type: "volume", symbol: "btc", latest: { time: T, value: 40 }, change_24h: 0.25, min_24h: 30.5, max_24h: 41 },
+      example: { metric_type: "volume", symbol: "btc", latest: { time: T, value: 40 } },
     },
   }),
   history: define({

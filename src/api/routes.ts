@@ -11,7 +11,6 @@ import { maintenanceLag } from "../storage/ticks";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
 import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
-import { dayFigures } from "../lib/day-figures";
 
 type On<K extends keyof Args> = Pick<Args, K>;
 
@@ -102,10 +101,9 @@ export async function metrics(request: ApiRequest, { metric_type: type }: On<"me
 
 /** One metric: its latest point and its 24 h figures, from its history in the window. */
 export async function metric(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
-  const points = await history(request.db, type.metric_type, name, windowEndingAt(request.now));
-  const latest = points.at(-1);
+  const latest = await latestPoint(request.db, type.metric_type, name, windowEndingAt(request.now));
   if (!latest) throw metricNotFound(type, name);
-  return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value }, ...dayFigures(points) };
+  return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value } };
 }
 
 export async function metricHistory(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {

@@ -201,10 +201,11 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
-  it("shows the chosen metric's 24 h change, as GET .../{symbol} computes it, coloured by direction", async () => {
+  it("shows the chosen metric's 24 h change, (latest - oldest) / oldest of its history, coloured by direction", async () => {
     const { page } = await open("/#/price/btcusd");
-    const { change_24h } = (await tracker.get("/metric_types/price/metrics/btcusd")).body;
-    expect(typeof change_24h).toBe("number");
+    const values = Object.values((await tracker.get("/metric_types/price/metrics/btcusd/history")).body.history) as number[];
+    expect(values.length).toBeGreaterThan(1);
+    const change_24h = (values.at(-1)! - values[0]!) / values[0]!;
     const shown = await page.$eval("#selected-meta .change", (span) => ({ change: Number(span.getAttribute("data-change")), className: span.className, text: span.textContent }));
     expect(shown.change).toBeCloseTo(change_24h, 12);
     expect(shown.className).toBe(`change ${change_24h > 0 ? "up" : change_24h < 0 ? "down" : "flat"}`);
