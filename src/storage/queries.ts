@@ -107,18 +107,23 @@ export async function latestPoint(
 ): Promise<PointRow | null> {
   const since = minute(window.since);
   const until = minute(window.until);
+  // The metric's block's frames, newest first through the primary key, until
+  // one holds a value for its slot: [ts, value] as JSON (the value's text as stored).
   const recent = await db
     .prepare(
-      `SELECT m.slot, f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
-       FROM metrics m LEFT JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
-         AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND (f.v ->> (m.slot % ${BLOCK_SLOTS})) IS NOT NULL
-       WHERE m.metric_type = ?1 AND m.symbol = ?2
-       ORDER BY f.ts DESC LIMIT 1`,
+      `SELECT m.slot, (SELECT json_array(f.ts, f.v -> (m.slot % ${BLOCK_SLOTS})) FROM frames f
+         WHERE f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+           AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND f.v ->> (m.slot % ${BLOCK_SLOTS}) IS NOT NULL
+         ORDER BY f.ts DESC LIMIT 1) AS point
+       FROM metrics m WHERE m.metric_type = ?1 AND m.symbol = ?2`,
     )
     .bind(metricType, symbol, since, until)
-    .first<{ slot: number; ts: number | null; value: number | null }>();
+    .first<{ slot: number; point: string | null }>();
   if (!recent) return null;
-  if (recent.ts !== null && recent.value !== null) return { ts: recent.ts, value: recent.value };
+  if (recent.point !== null) {
+    const [ts, value] = JSON.parse(recent.point) as [number, number];
+    return { ts, value };
+  }
   const row = await db
     .prepare("SELECT latest -> CAST(?3 AS INTEGER) AS t FROM sums WHERE metric_type = ?1 AND part = ?2")
     .bind(metricType, Math.floor(recent.slot / PART_SLOTS), recent.slot % PART_SLOTS)
