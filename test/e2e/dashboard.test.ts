@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./browser";
+import { cryptowatchInBrowser, launchChromium } from "./browser";
 import { startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
@@ -365,36 +365,22 @@ describe("the dashboard in Chromium", () => {
 });
 
 describe("a newcomer offline: every source fails", () => {
-  let upstream: LocalServer;
-  let tracker: Tracker;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    // Cryptowatch answering 503 to everything: the tick reads no source and stores nothing.
-    upstream = await startServer(() => ({ status: 503, body: { error: "Service Unavailable" } }));
-    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await tracker?.stop();
-    await upstream?.close();
-  });
+  // Cryptowatch answering 503 to everything: the tick reads no source and stores nothing.
+  const rig = cryptowatchInBrowser(() => startServer(() => ({ status: 503, body: { error: "Service Unavailable" } })));
 
   it("says no source answered and points at npm run seed, instead of waiting for the first tick", async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const page = await rig.browser.newPage({ viewport: { width: 1200, height: 800 } });
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(`${tracker.url}/?poll=1`);
+    await page.goto(`${rig.tracker.url}/?poll=1`);
     await page.waitForSelector("body[data-ready=true]");
     expect(await page.textContent("#status")).toContain("Waiting for the first tick");
 
-    await tracker.tick();
+    await rig.tracker.tick();
     // What the API says: no tick stored, and the one source read failed.
-    const status = (await tracker.get("/")).body;
+    const status = (await rig.tracker.get("/")).body;
     expect(status.last_tick).toBeNull();
-    const sources = (await tracker.get("/sources")).body.sources as { source: string; status: string; tick: string }[];
+    const sources = (await rig.tracker.get("/sources")).body.sources as { source: string; status: string; tick: string }[];
     expect(sources.map((s) => [s.source, s.status])).toEqual([["cryptowatch", "error"]]);
 
     await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("No source answered"), null, PATIENCE);
@@ -409,33 +395,19 @@ describe("a newcomer offline: every source fails", () => {
 });
 
 describe("a newcomer's first minute: npm start, open the dashboard, a tick", () => {
-  let upstream: LocalServer;
-  let tracker: Tracker;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    upstream = await startCryptowatch();
-    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await tracker?.stop();
-    await upstream?.close();
-  });
+  const rig = cryptowatchInBrowser(() => startCryptowatch());
 
   it("waits for the first tick, then shows the market without a reload", async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const page = await rig.browser.newPage({ viewport: { width: 1200, height: 800 } });
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(`${tracker.url}/?poll=1`);
+    await page.goto(`${rig.tracker.url}/?poll=1`);
     await page.waitForSelector("body[data-ready=true]");
     expect(await page.textContent("#status")).toContain("Waiting for the first tick");
     expect(await page.textContent("#selected")).toBe("No data yet");
     expect(await page.locator("#metrics a").count()).toBe(0);
 
-    await tracker.tick();
+    await rig.tracker.tick();
     await page.waitForFunction(() => document.querySelectorAll("#metrics a").length === 5, null, PATIENCE);
     expect(await page.$$eval("#metrics a", (links) => links.map((a) => a.getAttribute("data-symbol")))).toEqual([
       "1inchusd",
@@ -455,9 +427,7 @@ describe("a newcomer's first minute: npm start, open the dashboard, a tick", () 
 });
 
 describe("the markets behind a value, in Chromium", () => {
-  let upstream: LocalServer;
-  let tracker: Tracker;
-  let browser: Browser;
+  const rig = cryptowatchInBrowser(() => startCryptowatch(() => summaries));
 
   // Three BTC/USD markets, Coinbase's 60000 far above the median 50100 (an outlier with t = 0.1), and ETH/BTC.
   const summaries = {
@@ -474,16 +444,7 @@ describe("the markets behind a value, in Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    upstream = await startCryptowatch(() => summaries);
-    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
-    browser = await launchChromium();
-    await tracker.tick();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await tracker?.stop();
-    await upstream?.close();
+    await rig.tracker.tick();
   });
 
   const tableRows = (page: Page) =>
@@ -498,12 +459,12 @@ describe("the markets behind a value, in Chromium", () => {
     );
 
   it("lists a price's markets as /markets does, the outlier marked with its deviation", async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await rig.browser.newPage({ viewport: { width: 1400, height: 900 } });
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(`${tracker.url}/#/price/btcusd`);
+    await page.goto(`${rig.tracker.url}/#/price/btcusd`);
     await page.waitForSelector("body[data-ready=true]");
-    const api = (await tracker.get("/metric_types/price/metrics/btcusd/markets")).body;
+    const api = (await rig.tracker.get("/metric_types/price/metrics/btcusd/markets")).body;
     expect(api.markets.map((m: { exchange: string; included: boolean }) => [m.exchange, m.included])).toEqual([
       ["kraken", true],
       ["bitstamp", true],
@@ -527,11 +488,11 @@ describe("the markets behind a value, in Chromium", () => {
   });
 
   it("lists a volume's market sides, base and quote, as /markets does", async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${tracker.url}/#/volume/btc`);
+    const page = await rig.browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${rig.tracker.url}/#/volume/btc`);
     await page.waitForSelector("body[data-ready=true]");
     await page.waitForSelector("#markets-table");
-    const api = (await tracker.get("/metric_types/volume/metrics/btc/markets")).body;
+    const api = (await rig.tracker.get("/metric_types/volume/metrics/btc/markets")).body;
     const rows = await tableRows(page);
     expect(rows.map(({ exchange, pair, side }) => ({ exchange, pair, side }))).toEqual(
       api.markets.map((m: { exchange: string; pair: string; side: string }) => ({ exchange: m.exchange, pair: m.pair, side: m.side })),
@@ -548,8 +509,8 @@ describe("the markets behind a value, in Chromium", () => {
   });
 
   it("stays usable at phone width and from the keyboard", async () => {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.goto(`${tracker.url}/#/price/btcusd`);
+    const page = await rig.browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(`${rig.tracker.url}/#/price/btcusd`);
     await page.waitForSelector("body[data-ready=true]");
     await page.waitForSelector("#markets-table");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

@@ -4,34 +4,20 @@
  * dashboard at / and /dashboard and the API reference at /docs load and render
  * without a single policy violation.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium } from "./browser";
-import { startCryptowatch, startTracker, type LocalServer, type Tracker } from "./harness";
+import { describe, expect, it } from "vitest";
+import { cryptowatchInBrowser } from "./browser";
+import { startCryptowatch } from "./harness";
 
 describe("security headers in Chromium", () => {
-  let upstream: LocalServer;
-  let tracker: Tracker;
-  let browser: Browser;
+  const rig = cryptowatchInBrowser(() => startCryptowatch());
 
-  beforeAll(async () => {
-    upstream = await startCryptowatch();
-    tracker = await startTracker({ vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
-    browser = await launchChromium();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await tracker?.stop();
-    await upstream?.close();
-  });
 
   it.each([
     ["/", "body[data-ready=true]"],
     ["/dashboard", "body[data-ready=true]"],
     ["/docs", ".opblock"],
   ])("%s renders under its policy, with no violation", async (path, rendered) => {
-    const page = await browser.newPage();
+    const page = await rig.browser.newPage();
     const problems: string[] = [];
     page.on("pageerror", (err) => problems.push(`error: ${err.message}`));
     page.on("console", (message) => {
@@ -43,7 +29,7 @@ describe("security headers in Chromium", () => {
         (window as any).violations = [...((window as any).violations ?? []), `${event.violatedDirective} ${event.blockedURI}`];
       });
     });
-    const response = await page.goto(`${tracker.url}${path}`);
+    const response = await page.goto(`${rig.tracker.url}${path}`);
     expect(response?.status()).toBe(200);
     const headers = response!.headers();
     expect(headers["content-security-policy"]).toMatch(/script-src 'self'/);
