@@ -1,9 +1,11 @@
 /**
  * Today's design before issue 10 (one D1 row per point, per-metric sums folded
  * every 10 minutes), kept verbatim as the benchmark's comparison arm: it runs on
- * its own database (BASELINE, migrations 0001-0004) fed the same data.
+ * its own database (BASELINE, migrations 0001-0004) fed the same data. The
+ * types and helpers both designs share come from src/storage.
  */
-import type { Point } from "../../src/ingest/aggregate";
+import type { PointRow, RankRow, Reader } from "../../src/storage/queries";
+import { cost, DuplicateTickError, type StoredTick, type WriteCost } from "../../src/storage/ticks";
 import type { Window } from "../../src/storage/window";
 import { MINUTE_MS, WINDOW_MS } from "../../src/storage/window";
 
@@ -15,13 +17,6 @@ export const REBUILD_PERIOD_FOLDS = WINDOW_MS / FOLD_INTERVAL_MS;
 /** Extra rebuilds of metrics whose shift drifted far from their mean, per fold. */
 const MAX_DRIFT_REBUILDS = 64;
 
-export interface StoredTick {
-  ts: number;
-  storedAt: number;
-  markets: number;
-  points: readonly Point[];
-}
-
 export interface TrackerState {
   lo: number;
   hi: number;
@@ -30,27 +25,6 @@ export interface TrackerState {
   epoch: string;
   last_tick: number | null;
   last_tick_stored_at: number | null;
-}
-
-export interface WriteCost {
-  statements: number;
-  rowsRead: number;
-  rowsWritten: number;
-}
-
-export class DuplicateTickError extends Error {
-  constructor(readonly ts: number) {
-    super(`tick ${new Date(ts).toISOString()} is already stored`);
-    this.name = "DuplicateTickError";
-  }
-}
-
-export function cost(results: readonly D1Result[]): WriteCost {
-  return {
-    statements: results.length,
-    rowsRead: results.reduce((sum, result) => sum + (result.meta.rows_read ?? 0), 0),
-    rowsWritten: results.reduce((sum, result) => sum + (result.meta.rows_written ?? 0), 0),
-  };
 }
 
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
@@ -244,20 +218,6 @@ export async function purge(db: D1Database, cutoff: number): Promise<WriteCost &
 }
 
 
-/** A database or a D1 session (read replicas): anything that prepares statements. */
-export type Reader = Pick<D1Database, "prepare">;
-
-export interface PointRow {
-  ts: number;
-  value: number;
-}
-
-export interface RankRow {
-  symbol: string;
-  stddev: number;
-  rank: number;
-  total: number;
-}
 
 /** Metrics of a type with at least one point in the window, by symbol. */
 export async function listMetrics(db: Reader, metricType: string, window: Window): Promise<string[]> {
