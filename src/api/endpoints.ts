@@ -119,6 +119,19 @@ const REASON = {
   enum: ["duplicate", "outlier", "no_usable_value", "non_finite", "no_consensus", "ambiguous_pair", null],
 };
 const NUMBER_OR_NULL = { type: ["number", "null"] };
+/** A metric's latest point with its 24 h figures (src/storage/day.ts), over the 24 h ending at the latest tick. */
+const LATEST_POINT = {
+  time: TIME,
+  value: { type: "number" },
+  change_24h: {
+    ...NUMBER_OR_NULL,
+    description:
+      "(value - oldest) / oldest, the oldest being the metric's oldest point in the 24 h ending at the latest tick " +
+      "(a point exactly 24 h older is out); null with fewer than 2 points, when the oldest is 0, or while the figures are rebuilt",
+  },
+  min_24h: { ...NUMBER_OR_NULL, description: "The lowest point in that window; null only while the figures are rebuilt" },
+  max_24h: { ...NUMBER_OR_NULL, description: "The highest point in that window; null only while the figures are rebuilt" },
+};
 const MARKET_VALUES = {
   exchange: { type: "string", examples: ["kraken"] },
   source: { type: "string", description: "The source that reported the market", examples: ["kraken"] },
@@ -310,13 +323,19 @@ export const ENDPOINTS = {
     path: "/metric_types/:metric_type/latest",
     operationId: "latestValues",
     tag: "metrics",
-    summary: "The latest value of every metric of a type, by symbol",
+    summary: "The latest value of every metric of a type, with its 24 h change, min and max, by symbol",
     freshness: "tick",
     edgeCache: true,
     ok: {
       description: "The latest point of each metric with a point in the last 24 h",
-      schema: object({ metric_type: METRIC_TYPE_NAME, latest: array(object({ symbol: SYMBOL_NAME, time: TIME, value: { type: "number" } })) }),
-      example: { metric_type: "price", latest: [{ symbol: "adausd", time: T, value: 1.1122 }, { symbol: "btceur", time: T, value: 50050 }] },
+      schema: object({ metric_type: METRIC_TYPE_NAME, latest: array(object({ symbol: SYMBOL_NAME, ...LATEST_POINT })) }),
+      example: {
+        metric_type: "price",
+        latest: [
+          { symbol: "adausd", time: T, value: 1.1122, change_24h: -0.0213, min_24h: 1.0981, max_24h: 1.1499 },
+          { symbol: "btceur", time: T, value: 50050, change_24h: 0.0042, min_24h: 49610, max_24h: 50390 },
+        ],
+      },
     },
   }),
   ranking: define({
@@ -351,7 +370,7 @@ export const ENDPOINTS = {
     path: "/metric_types/:metric_type/metrics/:symbol",
     operationId: "getMetric",
     tag: "metrics",
-    summary: "One metric, with its latest value",
+    summary: "One metric, with its latest value and its 24 h change, min and max",
     freshness: "tick",
     edgeCache: true,
     ok: {
@@ -359,9 +378,9 @@ export const ENDPOINTS = {
       schema: object({
         metric_type: METRIC_TYPE_NAME,
         symbol: SYMBOL_NAME,
-        latest: object({ time: TIME, value: { type: "number" } }),
+        latest: object(LATEST_POINT),
       }),
-      example: { metric_type: "volume", symbol: "btc", latest: { time: T, value: 40 } },
+      example: { metric_type: "volume", symbol: "btc", latest: { time: T, value: 40, change_24h: -0.1, min_24h: 38.5, max_24h: 44.25 } },
     },
   }),
   history: define({

@@ -3,7 +3,7 @@ import { json, StatusError } from "itty-router";
 import { alertFacts } from "../alerts/facts";
 import { METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
 import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
-import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../storage/queries";
+import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf, type LatestPoint } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { metricBreakdown } from "../storage/breakdowns";
 import { priceMarkets, volumeMarkets } from "../ingest/breakdown";
@@ -99,11 +99,22 @@ export async function metrics(request: ApiRequest, { metric_type: type }: On<"me
   return { metrics: symbols.map((name) => ({ metric_type: type.metric_type, symbol: name })) };
 }
 
-/** One metric: its latest point and its 24 h figures, from its history in the window. */
+/** One metric: its latest point and its 24 h figures. */
 export async function metric(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
   const latest = await latestPoint(request.db, type.metric_type, name, windowEndingAt(request.now));
   if (!latest) throw metricNotFound(type, name);
-  return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value } };
+  return { metric_type: type.metric_type, symbol: name, latest: { time: iso(latest.ts), value: latest.value, ...dayFigures(latest) } };
+}
+
+/**
+ * change_24h: relative change from the oldest point of the 24 h window to the
+ * latest (null with fewer than 2 points, or from 0); min_24h, max_24h. All
+ * null while the figures are rebuilt (after an outage, or the first deploy).
+ */
+function dayFigures(point: LatestPoint) {
+  const { ts, value, first_ts, first, min, max } = point;
+  const change = first_ts === null || first === null || first_ts >= ts || first === 0 ? null : (value - first) / first;
+  return { change_24h: change, min_24h: min, max_24h: max };
 }
 
 export async function metricHistory(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
@@ -158,7 +169,7 @@ export async function latest(request: ApiRequest, { metric_type: type }: On<"met
   const rows = await latestPoints(request.db, type.metric_type, windowEndingAt(request.now));
   return {
     metric_type: type.metric_type,
-    latest: rows.map((row) => ({ symbol: row.symbol, time: iso(row.ts), value: row.value })),
+    latest: rows.map((row) => ({ symbol: row.symbol, time: iso(row.ts), value: row.value, ...dayFigures(row) })),
   };
 }
 

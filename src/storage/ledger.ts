@@ -19,6 +19,7 @@
  * in one batch whose last statement checks that the ledger did not move in
  * between (NOT NULL), so overlapping runs never mix: the loser writes nothing.
  */
+import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
 import { MINUTE_MS, WINDOW_MS } from "./window";
 
 /**
@@ -48,6 +49,8 @@ export interface LedgerState {
   last_tick: number | null;
   purged_until: number;
   convert_until: number | null;
+  /** The 24 h figures' state (src/storage/day.ts), as JSON. */
+  day: string;
 }
 
 /** One slot's entry in a sums row. */
@@ -61,10 +64,14 @@ export interface SlotSums {
   latestValue: number | null;
   /** The value at lo + 1 minute, or null. */
   e: number | null;
+  /** The 24 h figures (src/storage/day.ts). */
+  day: SlotDay;
 }
 
 type Tuple = [string, number, number, number, number, number | null];
-type LatestTuple = [string, number | null, number | null];
+/** [symbol, ts, value] and, when the figures are exact, the window's [first ts, first value, min, max]. */
+type LatestTuple = [string, number | null, number | null, ...(number | null)[]];
+type DayTuple = [SlotDay["front"], SlotDay["segments"]];
 
 /** Every slot of every metric type, dense by slot (null = free). */
 export type Sums = Map<string, (SlotSums | null)[]>;
@@ -94,18 +101,19 @@ const floorMinute = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 
 export async function readLedgerState(db: D1Database): Promise<LedgerState> {
   const state = await db
-    .prepare("SELECT lo, hi, ledger, last_tick, purged_until, convert_until FROM tracker_state WHERE id = 1")
+    .prepare("SELECT lo, hi, ledger, last_tick, purged_until, convert_until, day FROM tracker_state WHERE id = 1")
     .first<LedgerState>();
   if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
   return state;
 }
 
 export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: number }> {
-  const result = await db.prepare("SELECT metric_type, part, data, latest FROM sums ORDER BY metric_type, part").all<{
+  const result = await db.prepare("SELECT metric_type, part, data, latest, day FROM sums ORDER BY metric_type, part").all<{
     metric_type: string;
     part: number;
     data: string;
     latest: string;
+    day: string;
   }>();
   const sums: Sums = new Map();
   for (const row of result.results) {
@@ -113,7 +121,9 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
     sums.set(row.metric_type, slots);
     const tuples = JSON.parse(row.data) as (Tuple | null)[];
     const latest = JSON.parse(row.latest) as (LatestTuple | null)[];
+    const days = JSON.parse(row.day) as (DayTuple | null)[];
     tuples.forEach((t, i) => {
+      const day = days[i];
       slots[row.part * PART_SLOTS + i] = t && {
         symbol: t[0],
         n: t[1],
@@ -123,6 +133,7 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
         latestTs: latest[i]?.[1] ?? null,
         latestValue: latest[i]?.[2] ?? null,
         e: t[5],
+        day: day ? { front: day[0], segments: day[1] } : emptyDay(),
       };
     });
     for (let i = 0; i < slots.length; i++) if (slots[i] === undefined) slots[i] = null;
@@ -130,13 +141,20 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
   return { sums, rowsRead: result.meta.rows_read };
 }
 
-function partRows(slots: readonly (SlotSums | null)[]): { data: string; latest: string }[] {
-  const parts: { data: string; latest: string }[] = [];
+/** A slot's latest value, with the window's figures when they are exact. */
+function latestTuple(s: SlotSums, figuresOk: boolean): LatestTuple {
+  const figures = figuresOk ? slotFigures(s.day) : null;
+  return figures ? [s.symbol, s.latestTs, s.latestValue, ...figures] : [s.symbol, s.latestTs, s.latestValue];
+}
+
+function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): { data: string; latest: string; day: string }[] {
+  const parts: { data: string; latest: string; day: string }[] = [];
   for (let start = 0; start < slots.length; start += PART_SLOTS) {
     const part = slots.slice(start, start + PART_SLOTS);
     parts.push({
       data: JSON.stringify(part.map((s) => (s ? [s.symbol, s.n, s.s1, s.s2, s.k, s.e] : null))),
-      latest: JSON.stringify(part.map((s) => (s ? [s.symbol, s.latestTs, s.latestValue] : null))),
+      latest: JSON.stringify(part.map((s) => (s ? latestTuple(s, figuresOk) : null))),
+      day: JSON.stringify(part.map((s) => (s ? [s.day.front, s.day.segments] : null))),
     });
   }
   return parts;
@@ -391,6 +409,24 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
     for (const { metricType, slot, value } of tick.values) sums.get(metricType)![slot]!.e = value;
   }
 
+  // The 24 h figures follow lo and hi.
+  const dayPlan = await planDay(db, {
+    before: { lo: state.lo, hi: state.hi, day: parseDayState(state.day) },
+    lo,
+    hi: newHi,
+    tick,
+    slots: sums,
+    blocks: blockList(sums),
+    blockSlots: BLOCK_SLOTS,
+    converting: convertUntil !== null,
+  });
+  rowsRead += dayPlan.rowsRead;
+  statements.push(...dayPlan.statements);
+  const day: DayState = dayPlan.day;
+  const dayText = JSON.stringify(day);
+  if (dayPlan.changed || day.ok !== parseDayState(state.day).ok) for (const type of sums.keys()) changed.add(type);
+  if (dayPlan.summary) summary.figures = dayPlan.summary;
+
   // Purge what left the window, never past lo (the sums describe stored frames).
   const purgeTo = Math.min(lo, newest - WINDOW_MS);
   let purgedUntil = state.purged_until;
@@ -420,31 +456,36 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
 
   for (const type of changed) {
     const slots = sums.get(type)!;
-    const parts = partRows(slots);
-    parts.forEach(({ data, latest }, part) =>
+    const parts = partRows(slots, day.ok);
+    parts.forEach(({ data, latest, day: days }, part) =>
       statements.push(
         db
           .prepare(
-            `INSERT INTO sums (metric_type, part, data, latest) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest`,
+            `INSERT INTO sums (metric_type, part, data, latest, day) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest, day = excluded.day`,
           )
-          .bind(type, part, data, latest),
+          .bind(type, part, data, latest, days),
       ),
     );
     statements.push(db.prepare("DELETE FROM sums WHERE metric_type = ?1 AND part >= ?2").bind(type, parts.length));
   }
 
   const moved =
-    statements.length > 0 || lo !== state.lo || newHi !== state.hi || purgedUntil !== state.purged_until || convertUntil !== state.convert_until;
+    statements.length > 0 ||
+    lo !== state.lo ||
+    newHi !== state.hi ||
+    purgedUntil !== state.purged_until ||
+    convertUntil !== state.convert_until ||
+    dayText !== state.day;
   if (moved) {
     // Last: fails (NOT NULL) if anyone wrote the sums since we read them, rolling the batch back.
     statements.push(
       db
         .prepare(
           `UPDATE tracker_state SET ledger = CASE WHEN ledger = ?1 THEN ?1 + 1 END,
-             lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5`,
+             lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6`,
         )
-        .bind(state.ledger, lo, newHi, purgedUntil, convertUntil),
+        .bind(state.ledger, lo, newHi, purgedUntil, convertUntil, dayText),
     );
   }
   return { statements, summary, rowsRead };
@@ -496,7 +537,7 @@ export interface Lag {
   converting: boolean;
 }
 
-export function lag(state: LedgerState): Lag {
+export function lag(state: Omit<LedgerState, "day" | "ledger">): Lag {
   if (state.last_tick === null) return { sums_lag_seconds: null, purge_lag_seconds: null, converting: state.convert_until !== null };
   const wantLo = Math.min(state.last_tick - WINDOW_MS, state.hi);
   // lo behind: the sums still hold minutes that left the window (rank corrects them, slower).

@@ -25,7 +25,21 @@ export interface RankRow {
   total: number;
 }
 
-export interface LatestRow extends PointRow {
+/**
+ * A metric's 24 h figures as kept by src/storage/day.ts for the stored window
+ * (lo, hi]: the ts and value of its oldest point, min and max; all null while
+ * they are being rebuilt.
+ */
+export interface DayFigures {
+  first_ts: number | null;
+  first: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+export interface LatestPoint extends PointRow, DayFigures {}
+
+export interface LatestRow extends LatestPoint {
   symbol: string;
 }
 
@@ -38,14 +52,15 @@ const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
  */
 const LATEST_SQL = `
   WITH slots AS (
-    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts, j.value ->> 2 AS value
+    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts, j.value ->> 2 AS value,
+           j.value ->> 3 AS first_ts, j.value ->> 4 AS first, j.value ->> 5 AS min, j.value ->> 6 AS max
     FROM sums s, json_each(s.latest) j
     WHERE s.metric_type = ?1 AND j.type = 'array'
     -- A co-routine (see history): each field extracted once per slot.
     LIMIT -1
   ),
   latest AS (
-    SELECT symbol, slot, ts, value,
+    SELECT symbol, slot, ts, value, first_ts, first, min, max,
            CASE WHEN ts > ?3 THEN (
              SELECT max(g.ts) FROM frames g
              WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
@@ -56,7 +71,8 @@ const LATEST_SQL = `
   SELECT symbol, coalesce(earlier, ts) AS ts,
          CASE WHEN earlier IS NULL THEN value ELSE (
            SELECT g.v ->> (slot % ${BLOCK_SLOTS}) FROM frames g
-           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS value
+           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS value,
+         first_ts, first, min, max
   FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2`;
 
 /** Metrics of a type with at least one value in the window, by symbol. */
@@ -93,18 +109,28 @@ export async function latestPoints(db: Reader, metricType: string, window: Windo
 /** How far back the newest frames are searched for a metric's latest value before asking its sums row. */
 const RECENT_MS = 10 * 60_000;
 
+const NO_FIGURES: DayFigures = { first_ts: null, first: null, min: null, max: null };
+
+/** The figures in a slot's `latest` entry of its sums row: [symbol, ts, value, first ts, first, min, max]. */
+function figuresOf(entry: (string | number | null)[] | undefined): DayFigures {
+  if (!entry || entry.length < 7) return NO_FIGURES;
+  const [, , , first_ts, first, min, max] = entry as [string, number, number, number, number, number, number];
+  return { first_ts, first, min, max };
+}
+
 /**
- * The newest value of a metric in the window; null when it has none (unknown
- * metric). Nearly always it is in the newest frame of its block: two rows
- * (the metric, one frame of ~1 KB). A metric with no value in the last 10
- * minutes is looked up in its sums row, then its frames.
+ * The newest value of a metric in the window, with its 24 h figures; null
+ * when it has none (unknown metric). Nearly always the value is in the
+ * newest frame of its block: three rows (the metric, one frame of ~1 KB, its
+ * sums row for the figures). A metric with no value in the last 10 minutes
+ * is looked up in its sums row, then its frames.
  */
 export async function latestPoint(
   db: Reader,
   metricType: string,
   symbol: string,
   window: Window,
-): Promise<PointRow | null> {
+): Promise<LatestPoint | null> {
   const since = minute(window.since);
   const until = minute(window.until);
   // The metric's block's frames, newest first through the primary key, until
@@ -114,24 +140,24 @@ export async function latestPoint(
       `SELECT m.slot, (SELECT json_array(f.ts, f.v -> (m.slot % ${BLOCK_SLOTS})) FROM frames f
          WHERE f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
            AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND f.v ->> (m.slot % ${BLOCK_SLOTS}) IS NOT NULL
-         ORDER BY f.ts DESC LIMIT 1) AS point
+         ORDER BY f.ts DESC LIMIT 1) AS point,
+         (SELECT s.latest -> (m.slot % ${PART_SLOTS}) FROM sums s
+          WHERE s.metric_type = m.metric_type AND s.part = m.slot / ${PART_SLOTS}) AS entry
        FROM metrics m WHERE m.metric_type = ?1 AND m.symbol = ?2`,
     )
     .bind(metricType, symbol, since, until)
-    .first<{ slot: number; point: string | null }>();
+    .first<{ slot: number; point: string | null; entry: string | null }>();
   if (!recent) return null;
+  const entry = recent.entry ? (JSON.parse(recent.entry) as (string | number | null)[]) : undefined;
+  const figures = figuresOf(entry);
   if (recent.point !== null) {
     const [ts, value] = JSON.parse(recent.point) as [number, number];
-    return { ts, value };
+    return { ts, value, ...figures };
   }
-  const row = await db
-    .prepare("SELECT latest -> CAST(?3 AS INTEGER) AS t FROM sums WHERE metric_type = ?1 AND part = ?2")
-    .bind(metricType, Math.floor(recent.slot / PART_SLOTS), recent.slot % PART_SLOTS)
-    .first<{ t: string | null }>();
-  const [, ts, value] = row?.t ? (JSON.parse(row.t) as [string, number | null, number | null]) : [];
+  const [, ts, value] = (entry ?? []) as [string?, (number | null)?, (number | null)?];
   if (ts === null || ts === undefined || value === null || value === undefined) return null;
-  if (ts <= until) return ts > since ? { ts, value } : null;
-  return db
+  if (ts <= until) return ts > since ? { ts, value, ...figures } : null;
+  const earlier = await db
     .prepare(
       // CAST: D1 may bind a JavaScript number as REAL, and a REAL is no array index.
       `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames
@@ -140,6 +166,7 @@ export async function latestPoint(
     )
     .bind(metricType, Math.floor(recent.slot / BLOCK_SLOTS), recent.slot % BLOCK_SLOTS, since, until)
     .first<PointRow>();
+  return earlier && { ...earlier, ...figures };
 }
 
 /** Every value of a metric in the window, oldest first: one frame row per minute. */

@@ -6,6 +6,7 @@
 import type { Point } from "../ingest/aggregate";
 import type { SourceBreakdown } from "../ingest/breakdown";
 import { breakdownStatements } from "./breakdowns";
+import { emptyDay } from "./day";
 import {
   BLOCK_SLOTS,
   isLedgerConflict,
@@ -130,7 +131,7 @@ async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCos
       if (slot === undefined) {
         while (free < slots.length && slots[free] !== null) free++;
         slot = free;
-        const fresh: SlotSums = { symbol: point.symbol, n: 0, s1: 0, s2: 0, k: point.value, latestTs: null, latestValue: null, e: null };
+        const fresh: SlotSums = { symbol: point.symbol, n: 0, s1: 0, s2: 0, k: point.value, latestTs: null, latestValue: null, e: null, day: emptyDay() };
         if (slot === slots.length) slots.push(fresh);
         else slots[slot] = fresh;
         bySymbol.set(point.symbol, slot);

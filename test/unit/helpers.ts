@@ -1,5 +1,6 @@
 import { createScheduledController, waitOnExecutionContext, createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { slotFigures, type Figures } from "../../src/storage/day";
 import { expect, vi } from "vitest";
 import worker from "../../src/index";
 import summariesFixture from "../fixtures/cryptowatch/summaries.json";
@@ -108,10 +109,11 @@ export async function resetDatabase(): Promise<void> {
     env.DB.prepare("DELETE FROM source_status"),
     env.DB.prepare("DELETE FROM alerts"),
     env.DB.prepare("DELETE FROM market_breakdowns"),
+    env.DB.prepare("DELETE FROM day_steps"),
     env.DB.prepare(
       // A new epoch, as a new database would have: answers cached at the edge
       // by an earlier test can never match.
-      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL, purged_until = 0, convert_until = NULL",
+      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL, purged_until = 0, convert_until = NULL, day = '{\"ok\":false}'",
     ),
   ]);
 }
@@ -162,5 +164,50 @@ export async function expectSumsMatchStoredValues() {
     expect(Math.abs(s2 - sum2), symbol).toBeLessThanOrEqual(1e-9 * Math.max(sum2, 1e-300));
     expect(e, symbol).toBe(values.find((v) => v.ts === state.lo + MINUTE)?.value ?? null);
   }
+  await expectFiguresMatchStoredValues();
+}
+
+/**
+ * The invariant of src/storage/day.ts, checked from outside: when the state
+ * says the 24 h figures are exact, each slot's (and its `latest` entry's)
+ * oldest value, min and max are those of its stored values in (lo, hi],
+ * found here by a plain scan of the frames; otherwise no slot shows figures.
+ * Returns whether they were exact.
+ */
+export async function expectFiguresMatchStoredValues(): Promise<boolean> {
+  const state = (await env.DB.prepare("SELECT lo, hi, day FROM tracker_state").first<{ lo: number; hi: number; day: string }>())!;
+  const ok = (JSON.parse(state.day) as { ok: boolean }).ok;
+  const { results: frames } = await env.DB.prepare("SELECT metric_type, block, ts, v FROM frames WHERE ts > ?1 AND ts <= ?2 ORDER BY ts")
+    .bind(state.lo, state.hi)
+    .all<{ metric_type: string; block: number; ts: number; v: string }>();
+  const expected = new Map<string, [number, number, number, number]>();
+  for (const frame of frames) {
+    (JSON.parse(frame.v) as (number | null)[]).forEach((value, i) => {
+      if (value === null) return;
+      const key = `${frame.metric_type}/${frame.block * BLOCK_SLOTS + i}`;
+      const seen = expected.get(key);
+      expected.set(key, seen ? [seen[0], seen[1], Math.min(seen[2], value), Math.max(seen[3], value)] : [frame.ts, value, value, value]);
+    });
+  }
+  const { results: sums } = await env.DB.prepare("SELECT metric_type, part, latest, day FROM sums").all<{
+    metric_type: string;
+    part: number;
+    latest: string;
+    day: string;
+  }>();
+  for (const row of sums) {
+    const latest = JSON.parse(row.latest) as (unknown[] | null)[];
+    const days = JSON.parse(row.day) as ([Figures | null, [number, Figures][]] | null)[];
+    latest.forEach((entry, i) => {
+      if (entry === null) return;
+      const key = `${row.metric_type}/${row.part * PART_SLOTS + i}`;
+      if (!ok) return expect(entry.length, key).toBe(3);
+      const want = expected.get(key) ?? null;
+      const day = days[i];
+      expect(day ? slotFigures({ front: day[0], segments: day[1] }) : null, key).toEqual(want);
+      expect(entry.length === 3 ? null : entry.slice(3), key).toEqual(want);
+    });
+  }
+  return ok;
 }
 

@@ -1,0 +1,388 @@
+/**
+ * The 24 h figures of every metric (docs/day-figures.md): the oldest value in
+ * the window (for change_24h), the lowest and the highest, exact for the
+ * stored window (lo, hi] of tracker_state after every run, and readable with
+ * the latest values (one more field per slot in the sums row `latest`).
+ *
+ * A sliding minimum cannot forget the value that leaves, so the window is
+ * split (a two-stack queue) at fixed 12 h boundaries C_k = k * SEGMENT_MS:
+ * segment k holds the minutes (C_(k-1), C_k].
+ *
+ * - The front, (lo, C_front]: per slot, its figures F, recomputed by every run
+ *   that moves lo from the suffix row of the first 10-minute step s >= lo
+ *   (the figures of (s, C_front], written once) and the frames of (lo, s]
+ *   (at most 9 per block).
+ * - Each later segment: per slot, the figures of its stored values, to which
+ *   a tick adds its own (the sums rows are rewritten by every tick anyway).
+ * - When lo enters the next segment, that segment becomes the front: its
+ *   suffix rows were built, 10 minutes each, from its frames in the 12 h
+ *   between its end and that moment, an hour or so of frames per run.
+ *
+ * Anything else (an outage that moves lo past a segment, a tick older than a
+ * segment whose rows exist, a conversion of old points) marks the figures
+ * stale; they are then rebuilt from the frames, newest first, a bounded chunk
+ * per run, and served as null until done.
+ *
+ * Suffix rows live in `day_steps`, keyed by (type, block, step mod 144):
+ * every 24 h of steps reuses the same rows, so building them never deletes.
+ */
+import { MINUTE_MS } from "./window";
+
+export const SEGMENT_MS = 12 * 60 * MINUTE_MS;
+export const STEP_MS = 10 * MINUTE_MS;
+/** Two segments of steps: the front's and the one being built never share a row. */
+const RING_STEPS = (2 * SEGMENT_MS) / STEP_MS;
+/** Frame rows one run reads to build suffix rows (a chunk of minutes times the blocks). */
+const BUILD_FRAME_ROWS = 6_000;
+/** Suffix rows per INSERT statement (each ~3 KB of JSON at 48 slots). */
+const ROWS_PER_STATEMENT = 100;
+
+/** The figures of a range: [ts of its oldest value, that value, min, max]; null when it has none. */
+export type Figures = readonly [firstTs: number, first: number, min: number, max: number];
+
+/** One slot's figures: of the front, and of each later segment [k, figures]. */
+export interface SlotDay {
+  front: Figures | null;
+  segments: [number, Figures][];
+}
+
+export interface DayState {
+  /** The figures of every slot are exact for (lo, hi]. */
+  ok: boolean;
+  /** The segment the front figures belong to (that of lo + 1 minute). */
+  front: number;
+  /** Segments whose suffix rows hold every stored value of theirs. */
+  built: number[];
+  /** A segment whose suffix rows are being built, down to cursor (its lowest step done). */
+  build: { segment: number; cursor: number } | null;
+  /** A rebuild from the frames: (cursor, top] is done; touched: segments ticks added to meanwhile. */
+  scan: { top: number; cursor: number; touched: number[] } | null;
+}
+
+export const STALE: DayState = { ok: false, front: 0, built: [], build: null, scan: null };
+
+export const emptyDay = (): SlotDay => ({ front: null, segments: [] });
+
+export function parseDayState(text: string | null | undefined): DayState {
+  const parsed = text ? (JSON.parse(text) as Partial<DayState>) : {};
+  return { ...STALE, ...parsed };
+}
+
+export function addValue(figures: Figures | null, ts: number, value: number): Figures {
+  if (figures === null) return [ts, value, value, value];
+  const [firstTs, first, min, max] = figures;
+  return ts < firstTs
+    ? [ts, value, Math.min(min, value), Math.max(max, value)]
+    : [firstTs, first, Math.min(min, value), Math.max(max, value)];
+}
+
+export function joinFigures(a: Figures | null, b: Figures | null): Figures | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  const first = a[0] <= b[0] ? a : b;
+  return [first[0], first[1], Math.min(a[2], b[2]), Math.max(a[3], b[3])];
+}
+
+/** A slot's figures over the whole window. */
+export const slotFigures = (day: SlotDay): Figures | null =>
+  day.segments.reduce<Figures | null>((all, [, figures]) => joinFigures(all, figures), day.front);
+
+/** The segment of minute ts: ts in (C_(k-1), C_k]. */
+export const segmentOf = (ts: number) => Math.ceil(ts / SEGMENT_MS);
+const stepCeil = (ts: number) => Math.ceil(ts / STEP_MS) * STEP_MS;
+const stepFloor = (ts: number) => Math.floor(ts / STEP_MS) * STEP_MS;
+const ring = (step: number) => (((step / STEP_MS) % RING_STEPS) + RING_STEPS) % RING_STEPS;
+
+function addToSegment(day: SlotDay, segment: number, ts: number, value: number) {
+  const entry = day.segments.find(([k]) => k === segment);
+  if (entry) entry[1] = addValue(entry[1], ts, value);
+  else {
+    day.segments.push([segment, [ts, value, value, value]]);
+    day.segments.sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** The slots the figures are kept for: per metric type, dense by slot (null = free). */
+export type DaySlots = Map<string, ({ day: SlotDay } | null)[]>;
+
+/** Per (type, block): each slot's value, or null. */
+type Frame = Map<string, Map<number, (number | null)[]>>;
+type SuffixRow = (Figures | null)[];
+
+export interface DayInput {
+  before: { lo: number; hi: number; day: DayState };
+  lo: number;
+  hi: number;
+  tick?: { ts: number; values: { metricType: string; slot: number; value: number }[] };
+  slots: DaySlots;
+  /** Every (type, block) that has a metric. */
+  blocks: [string, number][];
+  blockSlots: number;
+  /** Old points are being converted into frames: the window is not settled. */
+  converting: boolean;
+}
+
+export interface DayPlan {
+  day: DayState;
+  statements: D1PreparedStatement[];
+  rowsRead: number;
+  /** Whether any slot's figures changed. */
+  changed: boolean;
+  summary?: string;
+}
+
+/**
+ * Plan one run's part of the figures: add the tick's values, move the front
+ * with lo, build suffix rows or rebuild. Changes the slots' `day` in place;
+ * returns the statements for the run's batch and the new state.
+ */
+export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan> {
+  const { lo, hi, tick, slots, blocks, blockSlots } = input;
+  const before = input.before.day;
+  let day: DayState = { ...before, built: [...before.built] };
+  const statements: D1PreparedStatement[] = [];
+  const written = new Map<string, SuffixRow>();
+  let rowsRead = 0;
+  let changed = false;
+  let summary: string | undefined;
+  const front = segmentOf(lo + MINUTE_MS);
+  const eachSlot = (visit: (day: SlotDay) => void) => {
+    for (const list of slots.values()) for (const s of list) if (s) visit(s.day);
+  };
+
+  // What makes the figures stale.
+  const tickInWindow = tick !== undefined && tick.ts > lo && tick.ts <= hi;
+  if (input.converting || lo < input.before.lo) day = { ...STALE };
+  if (day.ok && front !== day.front) {
+    if (front === day.front + 1 && day.built.includes(front)) {
+      day.front = front;
+      eachSlot((d) => (d.segments = d.segments.filter(([k]) => k > front)));
+      changed = true;
+    } else day = { ...STALE };
+  }
+  if (tickInWindow && day.ok && segmentOf(tick.ts) <= front) day = { ...STALE };
+  // A rebuild already past the minute of a late tick starts again.
+  if (tickInWindow && day.scan && tick.ts <= day.scan.top && tick.ts > day.scan.cursor) day = { ...STALE };
+
+  if (!day.ok && day.scan === null) {
+    day = { ...STALE, scan: { top: input.before.hi, cursor: input.before.hi, touched: [] } };
+    eachSlot((d) => Object.assign(d, emptyDay()));
+    changed = true;
+    summary = "figures: rebuild started";
+  }
+
+  // The tick's values (a rebuild reads those at or below its cursor from the frames).
+  if (tickInWindow && !(day.scan && tick.ts <= day.scan.cursor)) {
+    const segment = segmentOf(tick.ts);
+    for (const { metricType, slot, value } of tick.values) {
+      const s = slots.get(metricType)?.[slot];
+      if (s) addToSegment(s.day, segment, tick.ts, value);
+    }
+    changed = true;
+  }
+  if (tickInWindow) {
+    // Suffix rows without this value are no longer complete.
+    const segment = segmentOf(tick.ts);
+    day.built = day.built.filter((k) => k !== segment);
+    if (day.build?.segment === segment) day.build = null;
+    if (day.scan && !day.scan.touched.includes(segment)) day.scan = { ...day.scan, touched: [...day.scan.touched, segment] };
+  }
+
+  /** Frames of (from, to] for every block, with this run's tick (not stored yet), by minute. */
+  const readFrames = async (from: number, to: number): Promise<Map<number, Frame>> => {
+    const byTs = new Map<number, Frame>();
+    const put = (ts: number, type: string, block: number, values: (number | null)[]) => {
+      const frame = byTs.get(ts) ?? new Map();
+      byTs.set(ts, frame);
+      const byBlock = frame.get(type) ?? new Map();
+      frame.set(type, byBlock);
+      byBlock.set(block, values);
+    };
+    if (to > from && blocks.length > 0) {
+      const result = await db
+        .prepare(
+          `SELECT f.metric_type, f.block, f.ts, f.v FROM json_each(?3) b
+           JOIN frames f ON f.metric_type = b.value ->> 0 AND f.block = b.value ->> 1 AND f.ts > ?1 AND f.ts <= ?2`,
+        )
+        .bind(from, to, JSON.stringify(blocks))
+        .all<{ metric_type: string; block: number; ts: number; v: string }>();
+      rowsRead += result.meta.rows_read;
+      for (const row of result.results) put(row.ts, row.metric_type, row.block, JSON.parse(row.v));
+    }
+    if (tick && tick.ts > from && tick.ts <= to) {
+      for (const { metricType, slot, value } of tick.values) {
+        const block = Math.floor(slot / blockSlots);
+        const frame = byTs.get(tick.ts)?.get(metricType)?.get(block) ?? [];
+        frame[slot % blockSlots] = value;
+        put(tick.ts, metricType, block, frame);
+      }
+    }
+    return byTs;
+  };
+
+  /** The suffix rows of step s, this run's first. */
+  const readSuffix = async (step: number): Promise<Map<string, SuffixRow>> => {
+    const rows = new Map<string, SuffixRow>();
+    if (blocks.length === 0) return rows;
+    const result = await db
+      .prepare(
+        `SELECT d.metric_type, d.block, d.v FROM json_each(?1) b
+         JOIN day_steps d ON d.metric_type = b.value ->> 0 AND d.block = b.value ->> 1 AND d.ring = ?2 AND d.ts = ?3`,
+      )
+      .bind(JSON.stringify(blocks), ring(step), step)
+      .all<{ metric_type: string; block: number; v: string }>();
+    rowsRead += result.meta.rows_read;
+    for (const row of result.results) rows.set(JSON.stringify([row.metric_type, row.block]), JSON.parse(row.v));
+    for (const [type, block] of blocks) {
+      const mine = written.get(JSON.stringify([type, block, step]));
+      if (mine) rows.set(JSON.stringify([type, block]), mine);
+    }
+    return rows;
+  };
+
+  const emit = (step: number, rowOf: (type: string, block: number) => SuffixRow) => {
+    for (const [type, block] of blocks) written.set(JSON.stringify([type, block, step]), rowOf(type, block));
+  };
+
+  /** Frames of one block, newest first, merged step by step: emit each step s in [from, to) after every frame above it. */
+  const walk = (frames: Map<number, Frame>, from: number, to: number, visit: (ts: number, frame: Frame) => void, step: (s: number) => void) => {
+    const times = [...frames.keys()].filter((ts) => ts > from && ts <= to).sort((a, b) => b - a);
+    let i = 0;
+    for (let s = stepFloor(to - 1); s >= from; s -= STEP_MS) {
+      while (i < times.length && times[i]! > s) visit(times[i]!, frames.get(times[i++]!)!);
+      step(s);
+    }
+    while (i < times.length) visit(times[i]!, frames.get(times[i++]!)!);
+  };
+
+  const chunkMs = Math.max(STEP_MS, stepFloor((BUILD_FRAME_ROWS / Math.max(blocks.length, 1)) * MINUTE_MS));
+
+  if (day.ok) {
+    // Suffix rows of the complete segments after the front, lowest first.
+    const current = segmentOf(hi);
+    const lateTick = tick !== undefined && segmentOf(tick.ts) < current;
+    let target: number | undefined;
+    for (let k = day.front + 1; k < current && target === undefined; k++) if (!day.built.includes(k)) target = k;
+    if (target !== undefined && !lateTick) {
+      const top = target * SEGMENT_MS;
+      const bottom = top - SEGMENT_MS;
+      const cursor = day.build?.segment === target ? day.build.cursor : top;
+      const lower = Math.max(cursor - chunkMs, bottom);
+      const running = new Map<string, SuffixRow>(cursor < top ? [...(await readSuffix(cursor))].map(([key, row]) => [key, [...row]]) : []);
+      const frames = await readFrames(lower, cursor);
+      walk(
+        frames,
+        lower,
+        cursor,
+        (ts, frame) => {
+          for (const [type, byBlock] of frame) {
+            for (const [block, values] of byBlock) {
+              const key = JSON.stringify([type, block]);
+              const row = running.get(key) ?? [];
+              running.set(key, row);
+              values.forEach((v, i) => {
+                if (typeof v === "number") row[i] = addValue(row[i] ?? null, ts, v);
+              });
+            }
+          }
+        },
+        (s) => emit(s, (type, block) => Array.from(running.get(JSON.stringify([type, block])) ?? [], (f) => f ?? null)),
+      );
+      day.build = lower === bottom ? null : { segment: target, cursor: lower };
+      if (lower === bottom) day.built.push(target);
+      summary = `figures: segment ${iso(bottom)}..${iso(top)} built down to ${iso(lower)}`;
+    }
+  } else if (day.scan) {
+    // The rebuild: frames newest first into each slot's segment figures, every step's suffix row on the way.
+    const { top, cursor, touched } = day.scan;
+    const lower = Math.max(cursor - chunkMs, stepFloor(lo));
+    const frames = await readFrames(Math.max(lower, lo), cursor);
+    const slotDay = (type: string, slot: number) => slots.get(type)?.[slot]?.day;
+    walk(
+      frames,
+      lower,
+      cursor,
+      (ts, frame) => {
+        for (const [type, byBlock] of frame) {
+          for (const [block, values] of byBlock) {
+            values.forEach((v, i) => {
+              const d = slotDay(type, block * blockSlots + i);
+              if (d && typeof v === "number") addToSegment(d, segmentOf(ts), ts, v);
+            });
+          }
+        }
+      },
+      (s) => {
+        const segment = Math.floor(s / SEGMENT_MS) + 1;
+        emit(s, (type, block) =>
+          Array.from({ length: blockSlots }, (_, i) => slotDay(type, block * blockSlots + i)?.segments.find(([k]) => k === segment)?.[1] ?? null),
+        );
+      },
+    );
+    changed = true;
+    if (lower <= lo && (front > segmentOf(top) || touched.some((k) => k <= front))) {
+      // The window moved past what the rebuild covered: again, from the new top.
+      day = { ...STALE };
+      summary = "figures: rebuild overtaken, starting again";
+    } else if (lower <= lo) {
+      // Done: every step at or above lo of the segments up to top's holds their stored values,
+      // except in segments a tick was added to meanwhile (the builder redoes those).
+      const built: number[] = [];
+      for (let k = front; k <= segmentOf(top); k++) if (!touched.includes(k)) built.push(k);
+      day = { ok: true, front, built, build: null, scan: null };
+      eachSlot((d) => (d.segments = d.segments.filter(([k]) => k > front)));
+      summary = "figures: rebuilt";
+    } else {
+      day.scan = { top, cursor: lower, touched };
+      summary = `figures: rebuilding, down to ${iso(lower)}`;
+    }
+  }
+
+  // The front: figures of (lo, C_front] from the frames of (lo, s] and the suffix row of s.
+  if (day.ok && (lo !== input.before.lo || !before.ok || front !== before.front)) {
+    const end = front * SEGMENT_MS;
+    const s = Math.min(stepCeil(lo), end);
+    const suffix = s < end ? await readSuffix(s) : new Map<string, SuffixRow>();
+    const frames = await readFrames(lo, s);
+    const figures = new Map<string, SuffixRow>();
+    for (const [key, row] of suffix) figures.set(key, [...row]);
+    for (const [ts, frame] of frames) {
+      for (const [type, byBlock] of frame) {
+        for (const [block, values] of byBlock) {
+          const key = JSON.stringify([type, block]);
+          const row = figures.get(key) ?? [];
+          figures.set(key, row);
+          values.forEach((v, i) => {
+            if (typeof v === "number") row[i] = addValue(row[i] ?? null, ts, v);
+          });
+        }
+      }
+    }
+    for (const [type, list] of slots) {
+      list.forEach((s, slot) => {
+        if (s) s.day.front = figures.get(JSON.stringify([type, Math.floor(slot / blockSlots)]))?.[slot % blockSlots] ?? null;
+      });
+    }
+    changed = true;
+  }
+
+  // The suffix rows written this run, ring slots reused.
+  const rows = [...written].map(([key, row]) => {
+    const [type, block, step] = JSON.parse(key) as [string, number, number];
+    return [type, block, ring(step), step, row];
+  });
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO day_steps (metric_type, block, ring, ts, v)
+           SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4 FROM json_each(?1) WHERE true
+           ON CONFLICT DO UPDATE SET ts = excluded.ts, v = excluded.v`,
+        )
+        .bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))),
+    );
+  }
+  return { day, statements, rowsRead, changed, summary };
+}
+
+const iso = (ts: number) => new Date(ts).toISOString();
