@@ -335,6 +335,7 @@
       $("#selected-meta").replaceChildren(
         `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)} · 24 h `,
         changeBadge(change),
+        ...dayRange(state.latest.find((row) => row.symbol === current.symbol)),
         rank ? ` · volatility rank ${rank.rank} of ${state.ranking.length} (std dev ${formatValue(rank.stddev)})` : "",
       );
     }
@@ -342,6 +343,12 @@
     $("#chart").dataset.points = String(current.values.length);
     drawChart(current);
     renderMarkets();
+  }
+
+  /** The 24 h low and high /latest gives for a metric (none while the tracker rebuilds them). */
+  function dayRange(row) {
+    if (!row || row.min_24h === null || row.min_24h === undefined) return [];
+    return [" · 24 h range ", element("span", { className: "range", dataset: { min: String(row.min_24h), max: String(row.max_24h) } }, `${formatValue(row.min_24h)} – ${formatValue(row.max_24h)}`)];
   }
 
   /** A relative change as a signed percentage, coloured up (green) or down (red). */

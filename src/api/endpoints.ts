@@ -80,8 +80,22 @@ const HEALTH_FIELDS = {
     type: ["integer", "null"],
     minimum: 0,
   },
+  figures_24h: {
+    description:
+      "exact: change_24h, min_24h and max_24h describe the 24 h ending at the last tick; rebuilding: they are null for a few " +
+      "minutes after an outage of 12 h or more, or the first deploy, while the tracker rebuilds them from the stored values",
+    enum: ["exact", "rebuilding"],
+  },
 };
-const HEALTH_EXAMPLE = { status: "ok", reason: null, last_tick: T, last_tick_age_seconds: 12, sums_lag_seconds: 0, purge_lag_seconds: 0 };
+const HEALTH_EXAMPLE = {
+  status: "ok",
+  reason: null,
+  last_tick: T,
+  last_tick_age_seconds: 12,
+  sums_lag_seconds: 0,
+  purge_lag_seconds: 0,
+  figures_24h: "exact",
+};
 
 const ALERTS = {
   description: "The alerts",

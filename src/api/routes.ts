@@ -8,6 +8,7 @@ import { latestSourceStatuses } from "../storage/sources";
 import { metricBreakdown } from "../storage/breakdowns";
 import { priceMarkets, volumeMarkets } from "../ingest/breakdown";
 import { maintenanceLag } from "../storage/ticks";
+import { parseDayState } from "../storage/day";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
 import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
@@ -44,6 +45,7 @@ function healthOf({ state, now }: ApiRequest) {
     last_tick_age_seconds: age,
     sums_lag_seconds: lag.sums_lag_seconds,
     purge_lag_seconds: lag.purge_lag_seconds,
+    figures_24h: parseDayState(state.day).ok ? ("exact" as const) : ("rebuilding" as const),
   };
 }
 

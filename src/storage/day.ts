@@ -165,7 +165,9 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
   if (tickInWindow && day.scan && tick.ts <= day.scan.top && tick.ts > day.scan.cursor) day = { ...STALE };
 
   if (!day.ok && day.scan === null) {
-    day = { ...STALE, scan: { top: input.before.hi, cursor: input.before.hi, touched: [] } };
+    // From the newest stored minute, or this run's tick (the frames read below include it).
+    const top = tickInWindow ? Math.max(input.before.hi, tick.ts) : input.before.hi;
+    day = { ...STALE, scan: { top, cursor: top, touched: [] } };
     eachSlot((d) => Object.assign(d, emptyDay()));
     changed = true;
     summary = "figures: rebuild started";
@@ -179,10 +181,7 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
       if (s) addToSegment(s.day, segment, tick.ts, value);
     }
     changed = true;
-  }
-  if (tickInWindow) {
-    // Suffix rows without this value are no longer complete.
-    const segment = segmentOf(tick.ts);
+    // Suffix rows without these values are no longer complete.
     day.built = day.built.filter((k) => k !== segment);
     if (day.build?.segment === segment) day.build = null;
     if (day.scan && !day.scan.touched.includes(segment)) day.scan = { ...day.scan, touched: [...day.scan.touched, segment] };

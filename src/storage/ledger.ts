@@ -483,9 +483,10 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
       db
         .prepare(
           `UPDATE tracker_state SET ledger = CASE WHEN ledger = ?1 THEN ?1 + 1 END,
-             lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6`,
+             lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6, version = version + ?7`,
         )
-        .bind(state.ledger, lo, newHi, purgedUntil, convertUntil, dayText),
+        // The API shows the figures: a run without a tick that changes them is a new version (a tick's own batch bumps it).
+        .bind(state.ledger, lo, newHi, purgedUntil, convertUntil, dayText, tick === undefined && dayPlan.changed ? 1 : 0),
     );
   }
   return { statements, summary, rowsRead };

@@ -38,6 +38,8 @@ export interface TrackerState {
   purged_until: number;
   ledger: number;
   convert_until: number | null;
+  /** The 24 h figures' state (src/storage/day.ts), as JSON. */
+  day: string;
 }
 
 export interface WriteCost {
@@ -67,7 +69,7 @@ export function cost(results: readonly D1Result[]): WriteCost {
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
   const state = await db
     .prepare(
-      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until
+      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until, day
        FROM tracker_state WHERE id = 1`,
     )
     .first<TrackerState>();

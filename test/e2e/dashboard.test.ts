@@ -213,6 +213,38 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
+  it("shows every metric's 24 h change in the list as /latest gives it, coloured by direction, and the chosen one's range", async () => {
+    for (const type of ["price", "volume"]) {
+      const { page } = await open(`/#/${type}`);
+      const api = (await tracker.get(`/metric_types/${type}/latest`)).body.latest as { symbol: string; change_24h: number | null; min_24h: number | null; max_24h: number | null }[];
+      // Seeded 23 h before the first test's tick: every metric has a change (the tick rebuilt the figures).
+      expect(api.filter((row) => row.change_24h !== null).length).toBeGreaterThan(10);
+      const shown = await page.$$eval("#metrics a", (links) =>
+        links.map((a) => {
+          const badge = a.querySelector(".change")!;
+          return { symbol: a.getAttribute("data-symbol"), change: badge.getAttribute("data-change"), className: badge.className };
+        }),
+      );
+      expect(shown).toEqual(
+        api.map((row) => ({
+          symbol: row.symbol,
+          change: row.change_24h === null ? null : String(row.change_24h),
+          className: row.change_24h === null ? "change" : `change ${row.change_24h > 0 ? "up" : row.change_24h < 0 ? "down" : "flat"}`,
+        })),
+      );
+      const chosen = api.find((row) => row.change_24h !== null)!;
+      await page.click(`#metrics a[data-symbol="${chosen.symbol}"]`);
+      await page.waitForFunction((symbol) => location.hash.endsWith(`/${symbol}`), chosen.symbol, PATIENCE);
+      await page.waitForFunction(
+        (want) => document.querySelector("#selected-meta .range")?.getAttribute("data-min") === want,
+        String(chosen.min_24h),
+        PATIENCE,
+      );
+      expect(await page.getAttribute("#selected-meta .range", "data-max")).toBe(String(chosen.max_24h));
+      await page.close();
+    }
+  });
+
   it("works at phone width", async () => {
     const { page } = await open("/#/price/btcusd", { width: 390, height: 844 });
     const layout = await page.evaluate(() => ({

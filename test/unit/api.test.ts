@@ -98,7 +98,8 @@ describe("the API", () => {
     expect((await getJson("/metric_types/price/metrics/BTCEUR")).body).toEqual({
       metric_type: "price",
       symbol: "btceur",
-      latest: { time: "2026-11-29T12:01:00.000Z", value: 50100 },
+      // 24 h figures over 50000 (12:00) and 50100 (12:01): +0.2 %.
+      latest: { time: "2026-11-29T12:01:00.000Z", value: 50100, change_24h: 0.002, min_24h: 50000, max_24h: 50100 },
     });
   });
 

@@ -71,14 +71,51 @@ describe("the cost of the tracker's queries, from D1's own meta", () => {
     expect(rowsRead()).toBeLessThanOrEqual(1500);
     reset();
     // Each slot once, plus the sort by symbol (D1 counts a sort's rows as read).
-    expect(await latestPoints(reader, "price", window)).toHaveLength(PER_TYPE);
+    const latest = await latestPoints(reader, "price", window);
+    expect(latest).toHaveLength(PER_TYPE);
     expect(rowsRead()).toBeLessThanOrEqual(2 * PER_TYPE + PARTS + 1);
+    // With the 24 h figures, from the same rows.
+    expect(latest.every((row) => row.min !== null && row.max !== null && row.first_ts !== null)).toBe(true);
     reset();
     expect(await listMetrics(reader, "price", window)).toHaveLength(PER_TYPE);
     expect(rowsRead()).toBeLessThanOrEqual(2 * PER_TYPE + PARTS + 1);
     reset();
-    expect(await latestPoint(reader, "price", "p17", window)).toMatchObject({ ts: LAST * MINUTE });
+    // The metric, its newest frame, its sums row (for the figures).
+    const one = await latestPoint(reader, "price", "p17", window);
+    expect(one).toMatchObject({ ts: LAST * MINUTE, first_ts: (LAST - 1439) * MINUTE });
+    expect(one!.min).toBe(Math.min(...points.map((p) => p.value)));
+    expect(one!.max).toBe(Math.max(...points.map((p) => p.value)));
     expect(rowsRead()).toBeLessThanOrEqual(3);
+  });
+
+  it("24 h figures: a steady tick writes no more rows; each block's suffix rows of a segment, 72, once per 12 h", async () => {
+    const last = LAST - 3; // 11:57: the tick of 12:01 completes the segment (00:00, 12:00]
+    await seedOurs(env.DB, PER_TYPE, 1440, last);
+    await tick(last + 1);
+    const steady = 2 * BLOCKS + 2 * BLOCKS + 2 * PARTS + 2 + 2;
+    let written = 0;
+    let maintenanceWrites = 0;
+    for (let j = 2; j <= 12; j++) {
+      written += (await tick(last + j)).rowsWritten - steady;
+      const run = await maintainStorage(env.DB, (last + j) * MINUTE);
+      // A maintenance run writes only while it builds: its suffix rows and the state row.
+      if (run.rowsWritten > 0) {
+        written += run.rowsWritten - 1;
+        maintenanceWrites++;
+      }
+    }
+    const day = JSON.parse((await env.DB.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+    const segment = T0 / (12 * 60 * MINUTE);
+    expect(day).toMatchObject({ ok: true, build: null });
+    expect(day.built).toContain(segment);
+    // Beyond the steady ticks: exactly one row per block and 10-minute step of the segment.
+    expect(written).toBe(72 * 2 * BLOCKS);
+    expect(maintenanceWrites).toBeGreaterThan(0);
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM day_steps WHERE ts >= ?1 AND ts < ?2")
+      .bind(T0 - 12 * 60 * MINUTE, T0)
+      .first<{ n: number }>();
+    expect(rows!.n).toBe(72 * 2 * BLOCKS);
+    await expectSumsMatchStoredValues();
   });
 
   it("after an outage the maintenance catches up in bounded runs, and the sums stay exact", async () => {

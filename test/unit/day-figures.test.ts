@@ -104,6 +104,11 @@ describe("24 h figures", () => {
       for (const run of [() => insertTick(env.DB, { ts, storedAt: ts, markets: 1, points: pointsAt(ts) }), () => maintain(env.DB, ts)]) {
         await run();
         rebuilding.push(!(await expectFiguresMatchStoredValues()));
+        // /health says so; /latest serves no figures meanwhile, and never wrong ones.
+        setNow(ts + 5_000);
+        expect((await getJson("/health")).body.figures_24h).toBe(rebuilding.at(-1) ? "rebuilding" : "exact");
+        const latest = (await getJson("/metric_types/volume/latest")).body.latest as { min_24h: number | null }[];
+        expect(latest.every((row) => (row.min_24h === null) === rebuilding.at(-1))).toBe(true);
       }
     }
     // (The catch-up slides lo an hour of stored ticks a run, so the front may first move one segment.)

@@ -175,7 +175,7 @@ describe("/health", () => {
     setNow(T0 + 30_000);
     const ok = await getJson("/health");
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ status: "ok", reason: null, last_tick: "2026-11-29T12:00:00.000Z", sums_lag_seconds: 0, purge_lag_seconds: 0 });
+    expect(ok.body).toMatchObject({ status: "ok", reason: null, last_tick: "2026-11-29T12:00:00.000Z", sums_lag_seconds: 0, purge_lag_seconds: 0, figures_24h: "exact" });
     expect((await getJson("/")).body).toMatchObject({ status: "ok", sums_lag_seconds: 0, purge_lag_seconds: 0 });
 
     // Six minutes without a stored tick (the stored_at of this tick is the real clock's).

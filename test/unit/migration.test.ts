@@ -86,7 +86,7 @@ describe("migrating a deployed database from one row per point to frames", () =>
     for (const [metricType, symbol] of symbols) {
       const expected = inWindow.filter((p) => p.symbol === symbol).map(({ ts, value }) => ({ ts, value }));
       expect(await history(env.DB, metricType, symbol, window), symbol).toEqual(expected);
-      expect(await latestPoint(env.DB, metricType, symbol, window), symbol).toEqual(expected.at(-1));
+      expect(await latestPoint(env.DB, metricType, symbol, window), symbol).toMatchObject(expected.at(-1)!);
     }
     expect(await listMetrics(env.DB, "price", window)).toEqual(["btcusd", "const", "gappy", "usdcusd"]);
     expect((await latestPoints(env.DB, "volume", window)).map((row) => row.symbol)).toEqual(["btc", "eth"]);

@@ -140,25 +140,26 @@ describe("GET /metric_types/{metric_type}/latest", () => {
     expect((await getJson("/metric_types/price/latest")).body).toEqual({
       metric_type: "price",
       latest: [
-        { symbol: "btceur", time: "2026-11-29T12:01:00.000Z", value: 102 },
-        { symbol: "ethbtc", time: "2026-11-29T12:00:00.000Z", value: 0.05 },
+        // 100 then 102: +2 %; one point: no change.
+        { symbol: "btceur", time: "2026-11-29T12:01:00.000Z", value: 102, change_24h: 0.02, min_24h: 100, max_24h: 102 },
+        { symbol: "ethbtc", time: "2026-11-29T12:00:00.000Z", value: 0.05, change_24h: null, min_24h: 0.05, max_24h: 0.05 },
       ],
     });
-    // btc: 1 (btceur base, 12:01) ; eur: 102 (quote) ; eth only at 12:00
+    // btc: 1 + 0.1 (btceur base, ethbtc quote) at 12:00, 1 at 12:01; eur: 100 then 102 (quote); eth only at 12:00
     expect((await getJson("/metric_types/volume/latest")).body.latest).toEqual([
-      { symbol: "btc", time: "2026-11-29T12:01:00.000Z", value: 1 },
-      { symbol: "eth", time: "2026-11-29T12:00:00.000Z", value: 2 },
-      { symbol: "eur", time: "2026-11-29T12:01:00.000Z", value: 102 },
+      { symbol: "btc", time: "2026-11-29T12:01:00.000Z", value: 1, change_24h: (1 - 1.1) / 1.1, min_24h: 1, max_24h: 1.1 },
+      { symbol: "eth", time: "2026-11-29T12:00:00.000Z", value: 2, change_24h: null, min_24h: 2, max_24h: 2 },
+      { symbol: "eur", time: "2026-11-29T12:01:00.000Z", value: 102, change_24h: 0.02, min_24h: 100, max_24h: 102 },
     ]);
 
     // 24 h after the first tick, ethbtc (no newer point) has left the window.
     setNow(T0 + 24 * 60 * MINUTE);
-    expect((await getJson("/metric_types/price/latest")).body.latest).toEqual([
+    expect((await getJson("/metric_types/price/latest")).body.latest).toMatchObject([
       { symbol: "btceur", time: "2026-11-29T12:01:00.000Z", value: 102 },
     ]);
     // ... and the point at 12:01 is what counts for btceur, not a newer one outside the window.
     setNow(T0 + 30_000);
-    expect((await getJson("/metric_types/price/latest")).body.latest[0]).toEqual({
+    expect((await getJson("/metric_types/price/latest")).body.latest[0]).toMatchObject({
       symbol: "btceur",
       time: "2026-11-29T12:00:00.000Z",
       value: 100,

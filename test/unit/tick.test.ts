@@ -197,7 +197,7 @@ describe("the scheduled tick", () => {
     expect((await getJson("/metric_types/price/metrics/btceur")).body).toEqual({
       metric_type: "price",
       symbol: "btceur",
-      latest: { time: "2026-11-29T12:00:00.000Z", value: 50050 },
+      latest: { time: "2026-11-29T12:00:00.000Z", value: 50050, change_24h: null, min_24h: 50050, max_24h: 50050 },
     });
     expect((await getJson("/metric_types/volume/metrics/btc/history")).body).toEqual({
       history: { "2026-11-29T12:00:00.000Z": 40 },
