@@ -10,7 +10,7 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
-import { measureBaselineMaintenance, measureBaselineTick, measureRead, measureTick, seedBaseline, seedOurs } from "./workload";
+import { measureBaselineMaintenance, measureBaselineTick, measureFigures, measureRead, measureTick, seedBaseline, seedOurs } from "./workload";
 
 const MINUTE = 60_000;
 
@@ -67,6 +67,13 @@ it("benchmark", async () => {
     progress(`reads at ${moment} done`);
   }
 
+  // The 24 h figures' own work, at the minute of the last tick.
+  const figures = {
+    build: await measureFigures(env.DB, "build", (last + 12) * MINUTE),
+    rebuild: await measureFigures(env.DB, "rebuild", (last + 12) * MINUTE),
+  };
+  progress("figures measured");
+
   const strip = (list: { rows?: unknown }[]) => list.map(({ rows, ...rest }) => rest);
   const summary: Record<string, unknown> = {};
   const rankRows: Record<string, Record<string, unknown>> = {};
@@ -87,6 +94,7 @@ it("benchmark", async () => {
       baselineMaintenance,
       reads: summary,
       rankRows,
+      figures,
     })}`,
   );
 });

@@ -129,6 +129,15 @@ const bestRank = oursRank.reduce((a, b) => (b.median_ms < a.median_ms ? b : a));
 const all = (design, read) => names.flatMap((m) => d1.reads[m][design][read].map((r) => r.ms));
 const rowsOf = (design, read) => Math.max(...names.map((m) => moments[m][design][read].rows_read));
 const PER_MONTH = 60 * 24 * 30;
+/** Scheduled runs of one kind of work: how many, their rows, their worst and median time. */
+const work = (runs) => ({
+  runs: runs.length,
+  rows_read: sum(runs.map((r) => r.cost.rowsRead)),
+  rows_written: sum(runs.map((r) => r.cost.rowsWritten)),
+  median_ms: median(runs.map((r) => r.ms)),
+  max_ms: Math.max(...runs.map((r) => r.ms)),
+  max_rows_read_per_run: Math.max(...runs.map((r) => r.cost.rowsRead)),
+});
 
 const results = {
   scale: { metrics: METRICS, metrics_per_type: METRICS, metric_types: 2, minutes: MINUTES, points: d1.scale.points, runs: RUNS, naive_runs: NAIVE_RUNS },
@@ -176,6 +185,11 @@ const results = {
     bytes_per_tick: d1.ticks[0].breakdown.bytes,
     node_median_ms_8000_markets: median(pure.breakdownMs),
     node_bytes_8000_markets: pure.breakdownBytes,
+  },
+  figures: {
+    // Once per 12 h per segment: one suffix row per block and 10-minute step.
+    build: { ...work(d1.figures.build), rows_written_per_minute: sum(d1.figures.build.map((r) => r.cost.rowsWritten)) / 720 },
+    rebuild: work(d1.figures.rebuild),
   },
   pure_tick_node: {
     markets: pure.markets,
@@ -235,6 +249,7 @@ lines.push(
   "",
   `Steady state, all scheduled work (tick, slide/fold, purge, rebuilds, lease, state, 7 source statuses), rows written per minute: ours ${fmt(oursPerMinute)}, today ${fmt(baselinePerMinute)} (${(baselinePerMinute / oursPerMinute).toFixed(1)}x fewer); per 30-day month ours ${fmt(Math.round(oursPerMinute * PER_MONTH))}, today ${fmt(Math.round(baselinePerMinute * PER_MONTH))}.`,
   `Per-market breakdown (issue 11): ${fmt(breakdownPerTick)} rows written per tick (one per source: 7 documents, ${fmt(d1.ticks[0].breakdown.markets)} markets, ${fmt(d1.ticks[0].breakdown.bytes)} bytes); steady state without it ${fmt(oursPerMinute)}, with it ${fmt(oursWithBreakdownPerMinute)} rows written per minute. Built in ${median(pure.breakdownMs).toFixed(1)} ms for 8,000 markets in Node.`,
+  `24 h figures: a steady tick writes no more rows (the sums rows carry them). Building a segment's suffix rows (once per 12 h): ${results.figures.build.runs} runs, ${fmt(results.figures.build.rows_written)} rows written (${fmt(results.figures.build.rows_written_per_minute)} a minute averaged over 12 h), ${fmt(results.figures.build.rows_read)} read, median ${fmt(results.figures.build.median_ms)} ms, worst ${fmt(results.figures.build.max_ms)} ms a run. A whole rebuild (after an outage that skips a segment): ${results.figures.rebuild.runs} runs, ${fmt(results.figures.rebuild.rows_written)} written, ${fmt(results.figures.rebuild.rows_read)} read, median ${fmt(results.figures.rebuild.median_ms)} ms, worst ${fmt(results.figures.rebuild.max_ms)} ms a run.`,
   `Rows read per minute by the scheduled work: ours ${fmt(oursReadPerMinute)}, today ${fmt(baselineReadPerMinute)}.`,
   `Building our sums over the seeded day (as after a migration): ${results.build.runs} scheduled runs, ${fmt(results.build.rows_read)} rows read, ${fmt(results.build.rows_written)} written.`,
   `Exactness: ${rankMismatches} rank mismatches against the naive two-pass computation over ${results.exactness.metrics} metrics at ${names.length} moments; worst relative std difference ${worstRelative.toExponential(2)}.`,

@@ -8,6 +8,7 @@ import { aggregate, type Point } from "../../src/ingest/aggregate";
 import { breakdownsBySource } from "../../src/ingest/breakdown";
 import { breakdownStatements } from "../../src/storage/breakdowns";
 import type { MarketSummary } from "../../src/sources/types";
+import { parseDayState, segmentOf, STALE } from "../../src/storage/day";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, type Reader } from "../../src/storage/queries";
 import { recordSourceStatuses, latestSourceStatuses } from "../../src/storage/sources";
@@ -214,6 +215,30 @@ export async function seedOurs(db: D1Database, metrics: number, minutes: number,
     if (result.rowsWritten === 0) break;
     runs.push({ cost: result, ms });
   }
+  return runs;
+}
+
+/**
+ * The 24 h figures' own work (src/storage/day.ts), measured by the scheduled
+ * runs at minute `now` until they have nothing left to do:
+ * - "build": the suffix rows of the newest complete segment, as every run
+ *   after a segment's end does, once per 12 h;
+ * - "rebuild": every figure from the frames, as after an outage that skipped a
+ *   segment (or the first deploy).
+ */
+export async function measureFigures(db: D1Database, kind: "build" | "rebuild", now: number) {
+  const day = parseDayState((await db.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+  const segment = segmentOf(now) - 1;
+  const next = kind === "build" ? { ...day, built: day.built.filter((k) => k !== segment), build: null } : STALE;
+  await db.prepare("UPDATE tracker_state SET day = ?1").bind(JSON.stringify(next)).run();
+  const runs: Measured[] = [];
+  for (let i = 0; i < 200; i++) {
+    const { result, ms } = await timed(() => maintainStorage(db, now));
+    if (result.rowsWritten === 0) break;
+    runs.push({ cost: result, ms });
+  }
+  const after = parseDayState((await db.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+  if (!after.ok || !after.built.includes(segment)) throw new Error(`the figures' ${kind} did not finish: ${JSON.stringify(after)}`);
   return runs;
 }
 

@@ -150,9 +150,11 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
     for (const list of slots.values()) for (const s of list) if (s) visit(s.day);
   };
 
+  // While old points are converted or lo extends back over them, the window is not settled: no figures yet.
+  if (input.converting || lo < input.before.lo) return { day: { ...STALE }, statements, rowsRead, changed: before.ok };
+
   // What makes the figures stale.
   const tickInWindow = tick !== undefined && tick.ts > lo && tick.ts <= hi;
-  if (input.converting || lo < input.before.lo) day = { ...STALE };
   if (day.ok && front !== day.front) {
     if (front === day.front + 1 && day.built.includes(front)) {
       day.front = front;
