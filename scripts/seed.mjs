@@ -143,9 +143,11 @@ for (const [type, list] of Object.entries(metrics)) {
 }
 const ticks = Array.from({ length: minutes }, (_, i) => `(${first + i * MINUTE}, ${first + i * MINUTE + 2000}, ${total}, ${total})`);
 inserts("ticks", "ts, stored_at, markets, points", ticks, 1000);
+// day: the 24 h figures (src/storage/day.ts) are rebuilt from these frames by the first scheduled run.
 sql.push(
   `UPDATE tracker_state SET version = version + 1, last_tick = ${end}, last_tick_stored_at = ${end + 2000},
-     lo = ${end - DAY}, hi = ${end}, purged_until = ${end - DAY}, ledger = ledger + 1;`,
+     lo = ${end - DAY}, hi = ${end}, purged_until = ${end - DAY}, ledger = ledger + 1,
+     day = '{"ok":false}';`,
 );
 
 const dir = mkdtempSync(join(tmpdir(), "tracker-seed-"));

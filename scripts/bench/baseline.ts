@@ -250,6 +250,29 @@ export async function latestPoint(
     .first<PointRow>();
 }
 
+/**
+ * The 24 h figures (issue 11) as today's design would serve them: per metric
+ * of a type (or one metric), its latest point, oldest point, min and max over
+ * its points in the window, aggregated over the points (no summary kept).
+ */
+export async function latestFigures(db: Reader, metricType: string, window: Window, symbol?: string) {
+  const { results } = await db
+    .prepare(
+      `WITH agg AS (
+         SELECT m.id, m.symbol, min(p.ts) AS first_ts, max(p.ts) AS ts, min(p.value) AS min, max(p.value) AS max
+         FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts > ?2 AND p.ts <= ?3
+         WHERE m.metric_type = ?1 AND (?4 IS NULL OR m.symbol = ?4)
+         GROUP BY m.id
+       )
+       SELECT symbol, ts, (SELECT value FROM points q WHERE q.metric_id = agg.id AND q.ts = agg.ts) AS value,
+              first_ts, (SELECT value FROM points q WHERE q.metric_id = agg.id AND q.ts = agg.first_ts) AS first, min, max
+       FROM agg`,
+    )
+    .bind(metricType, window.since, window.until, symbol ?? null)
+    .all<LatestRow & { first_ts: number; first: number; min: number; max: number }>();
+  return results.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+}
+
 /** Every point of a metric in the window, oldest first. */
 export async function history(db: Reader, metricType: string, symbol: string, window: Window): Promise<PointRow[]> {
   const { results } = await db

@@ -62,7 +62,12 @@ it("benchmark", async () => {
           (reads[moment]![design]![read] ??= []).push(await measureRead(design === "ours" ? env.DB : env.BASELINE, design, read, now, repeat));
         }
       }
-      if (run < naiveRuns) (reads[moment]!.naive!.rank ??= []).push(await measureRead(env.BASELINE, "naive", "rank", now));
+      if (run < naiveRuns) {
+        (reads[moment]!.naive!.rank ??= []).push(await measureRead(env.BASELINE, "naive", "rank", now));
+        for (const read of ["latest_figures", "metric_figures"]) {
+          (reads[moment]!.baseline![read] ??= []).push(await measureRead(env.BASELINE, "baseline", read, now, read === "metric_figures" ? 10 : 1));
+        }
+      }
     }
     progress(`reads at ${moment} done`);
   }

@@ -312,6 +312,9 @@ export async function measureRead(db: D1Database, design: Design, read: string, 
             metrics: () => baseline.listMetrics(reader, "price", window),
             metric: () => baseline.latestPoint(reader, "price", "p17", window),
             root: async () => [await baseline.readState(reader as D1Database), await latestSourceStatuses(reader)],
+            // What the 24 h figures would cost it: aggregated over the points on every read.
+            latest_figures: () => baseline.latestFigures(reader, "price", window),
+            metric_figures: () => baseline.latestFigures(reader, "price", window, "p17"),
           };
   const { result } = await timed(run[read]!);
   const measured = cost();

@@ -46,21 +46,22 @@ export interface LatestRow extends LatestPoint {
 const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
 
 /**
- * Each slot of a type with its latest value. The sums row knows the latest
- * stored value; a reader whose window ends before it (a clock behind the
- * tick's) gets the latest value at or before its end from the frames instead.
+ * Each slot of a type with its latest value and 24 h figures: the slot's
+ * entry of the sums row as JSON text (parsed in JavaScript: one extraction per
+ * slot in SQL, not seven). The sums row knows the latest stored value; a
+ * reader whose window ends before it (a clock behind the tick's) gets the
+ * latest value at or before its end from the frames instead.
  */
 const LATEST_SQL = `
   WITH slots AS (
-    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts, j.value ->> 2 AS value,
-           j.value ->> 3 AS first_ts, j.value ->> 4 AS first, j.value ->> 5 AS min, j.value ->> 6 AS max
+    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value AS entry, j.value ->> 1 AS ts
     FROM sums s, json_each(s.latest) j
     WHERE s.metric_type = ?1 AND j.type = 'array'
     -- A co-routine (see history): each field extracted once per slot.
     LIMIT -1
   ),
   latest AS (
-    SELECT symbol, slot, ts, value, first_ts, first, min, max,
+    SELECT slot, entry, ts,
            CASE WHEN ts > ?3 THEN (
              SELECT max(g.ts) FROM frames g
              WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
@@ -68,11 +69,10 @@ const LATEST_SQL = `
     FROM slots WHERE ts > ?2
     LIMIT -1
   )
-  SELECT symbol, coalesce(earlier, ts) AS ts,
-         CASE WHEN earlier IS NULL THEN value ELSE (
+  SELECT entry, earlier,
+         CASE WHEN earlier IS NOT NULL THEN (
            SELECT g.v ->> (slot % ${BLOCK_SLOTS}) FROM frames g
-           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS value,
-         first_ts, first, min, max
+           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS earlier_value
   FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2`;
 
 /** Metrics of a type with at least one value in the window, by symbol. */
@@ -101,9 +101,16 @@ export async function latestPoints(db: Reader, metricType: string, window: Windo
   const { results } = await db
     .prepare(LATEST_SQL)
     .bind(metricType, minute(window.since), minute(window.until))
-    .all<LatestRow>();
+    .all<{ entry: string; earlier: number | null; earlier_value: number | null }>();
+  const rows = results.map(({ entry, earlier, earlier_value }): LatestRow => {
+    const tuple = JSON.parse(entry) as (string | number | null)[];
+    const [symbol, ts, value] = tuple as [string, number, number];
+    return earlier === null
+      ? { symbol, ts, value, ...figuresOf(tuple) }
+      : { symbol, ts: earlier, value: earlier_value!, ...figuresOf(tuple) };
+  });
   // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
-  return results.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  return rows.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
 }
 
 /** How far back the newest frames are searched for a metric's latest value before asking its sums row. */
