@@ -111,6 +111,62 @@ describe("faults: a D1 statement failing at any point leaves consistent data", (
     }
   });
 
+  // Many seeded databases: the ceiling only catches a hang.
+  it("a tick that builds a segment's suffix rows, and a run that rebuilds the 24 h figures: for every N they stay exact", { timeout: 900_000 }, async () => {
+    // Seeded to 11:58 and ticked at 11:59, so the tick of 12:01 finds the segment (00:00, 12:00] complete and unbuilt.
+    const seed = async () => {
+      await resetDatabase();
+      await seedOurs(env.DB, 60, 90, LAST - 2);
+      await insertTick(env.DB, { ts: (LAST - 1) * MINUTE, storedAt: (LAST - 1) * MINUTE, markets: 1, points: tickPoints(60, LAST - 1) });
+    };
+    const ts = (LAST + 1) * MINUTE;
+    const points = tickPoints(60, LAST + 1);
+    const dayOf = async () => JSON.parse((await env.DB.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+    await seed();
+    const dry = faultyDatabase(env.DB, Infinity);
+    await insertTick(dry.db, { ts, storedAt: ts, markets: 1, points });
+    expect((await dayOf()).built).toContain(T0 / (12 * 60 * MINUTE)); // this tick built it
+    const total = dry.statements();
+    for (let n = 1; n <= total; n++) {
+      await seed();
+      const before = await dayOf();
+      await insertTick(faultyDatabase(env.DB, n).db, { ts, storedAt: ts, markets: 1, points }).catch(() => undefined);
+      expect(await tickIsWholeOrAbsent(ts, points.length), `statement ${n} of ${total}`).toBe(false);
+      expect(await dayOf()).toEqual(before);
+      await expectSumsMatchStoredValues();
+      await insertTick(env.DB, { ts, storedAt: ts, markets: 1, points });
+      expect(await dayOf()).toMatchObject({ ok: true });
+      await expectSumsMatchStoredValues();
+    }
+
+    // A rebuild from the frames (the figures marked stale, as after an outage), one run.
+    const stale = async () => {
+      await seed();
+      // As a run that finds them stale leaves the sums rows: latest entries without figures.
+      await env.DB.batch([
+        env.DB.prepare(`UPDATE tracker_state SET day = '{"ok":false}'`),
+        env.DB.prepare(
+          `UPDATE sums SET latest = (SELECT json_group_array(CASE WHEN j.type = 'array' THEN json_array(j.value ->> 0, j.value ->> 1, j.value ->> 2) END)
+                                     FROM json_each(sums.latest) j)`,
+        ),
+      ]);
+    };
+    await stale();
+    const dryRebuild = faultyDatabase(env.DB, Infinity);
+    await maintainStorage(dryRebuild.db, (LAST - 1) * MINUTE);
+    expect(await dayOf()).toMatchObject({ ok: true });
+    const rebuildTotal = dryRebuild.statements();
+    for (let n = 1; n <= rebuildTotal; n++) {
+      await stale();
+      await maintainStorage(faultyDatabase(env.DB, n).db, (LAST - 1) * MINUTE).catch(() => undefined);
+      expect((await dayOf()).ok, `statement ${n} of ${rebuildTotal}`).toBe(false);
+      await expectSumsMatchStoredValues();
+      await maintainStorage(env.DB, (LAST - 1) * MINUTE);
+      expect(await dayOf()).toMatchObject({ ok: true });
+      await expectSumsMatchStoredValues();
+    }
+  });
+
   it("a tick that rebuilds a block exactly: for every N the sums stay equal to the stored values", async () => {
     const rebuildMinute = Math.ceil((LAST + 1) / 10) * 10;
     const seed = async () => {
