@@ -245,7 +245,7 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
     for (const [type, block] of blocks) written.set(JSON.stringify([type, block, step]), rowOf(type, block));
   };
 
-  /** Frames of one block, newest first, merged step by step: emit each step s in [from, to) after every frame above it. */
+  /** The frames of (from, to], newest first: each step s in [from, to) is emitted once every frame above it was visited. */
   const walk = (frames: Map<number, Frame>, from: number, to: number, visit: (ts: number, frame: Frame) => void, step: (s: number) => void) => {
     const times = [...frames.keys()].filter((ts) => ts > from && ts <= to).sort((a, b) => b - a);
     let i = 0;
@@ -275,18 +275,7 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
         frames,
         lower,
         cursor,
-        (ts, frame) => {
-          for (const [type, byBlock] of frame) {
-            for (const [block, values] of byBlock) {
-              const key = JSON.stringify([type, block]);
-              const row = running.get(key) ?? [];
-              running.set(key, row);
-              values.forEach((v, i) => {
-                if (typeof v === "number") row[i] = addValue(row[i] ?? null, ts, v);
-              });
-            }
-          }
-        },
+        (ts, frame) => addFrame(running, ts, frame),
         (s) => emit(s, (type, block) => Array.from(running.get(JSON.stringify([type, block])) ?? [], (f) => f ?? null)),
       );
       day.build = lower === bottom ? null : { segment: target, cursor: lower };
@@ -347,18 +336,7 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
     const frames = await readFrames(lo, s);
     const figures = new Map<string, SuffixRow>();
     for (const [key, row] of suffix) figures.set(key, [...row]);
-    for (const [ts, frame] of frames) {
-      for (const [type, byBlock] of frame) {
-        for (const [block, values] of byBlock) {
-          const key = JSON.stringify([type, block]);
-          const row = figures.get(key) ?? [];
-          figures.set(key, row);
-          values.forEach((v, i) => {
-            if (typeof v === "number") row[i] = addValue(row[i] ?? null, ts, v);
-          });
-        }
-      }
-    }
+    for (const [ts, frame] of frames) addFrame(figures, ts, frame);
     for (const [type, list] of slots) {
       list.forEach((s, slot) => {
         if (s) s.day.front = figures.get(JSON.stringify([type, Math.floor(slot / blockSlots)]))?.[slot % blockSlots] ?? null;
@@ -384,6 +362,20 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
     );
   }
   return { day, statements, rowsRead, changed, summary };
+}
+
+/** Add a frame's values to the figures of each (type, block) row. */
+function addFrame(rows: Map<string, SuffixRow>, ts: number, frame: Frame) {
+  for (const [type, byBlock] of frame) {
+    for (const [block, values] of byBlock) {
+      const key = JSON.stringify([type, block]);
+      const row = rows.get(key) ?? [];
+      rows.set(key, row);
+      values.forEach((v, i) => {
+        if (typeof v === "number") row[i] = addValue(row[i] ?? null, ts, v);
+      });
+    }
+  }
 }
 
 const iso = (ts: number) => new Date(ts).toISOString();
