@@ -19,6 +19,6 @@ export default defineConfig({
   test: {
     include: ["scripts/bench/d1.bench.ts"],
     setupFiles: ["./test/unit/apply-migrations.ts"],
-    testTimeout: 600_000,
+    testTimeout: 3_600_000,
   },
 });
