@@ -116,6 +116,57 @@ describe("24 h figures", () => {
     expect(rebuilding.slice(-4), "exact again after the rebuild").toEqual([false, false, false, false]);
   });
 
+  it("stay exact under random ticks, gaps, late ticks, outages and runs without a tick", { timeout: 900_000 }, async () => {
+    const next = random(2026);
+    // 12 blocks (so building and rebuilding take several runs), a few always-present metrics and many gappy ones.
+    const prices = Array.from({ length: 520 }, (_, i) => `r${i}usd`);
+    const volumes = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    const walk = new Map<string, number>();
+    const pointsAt = (): Point[] =>
+      [...prices.map((symbol) => ["price", symbol] as const), ...volumes.map((symbol) => ["volume", symbol] as const)].flatMap(([type, symbol], i): Point[] => {
+        if (i % 5 !== 0 && next() < 0.3) return [];
+        const value = (walk.get(symbol) ?? 50 + i) * (1 + (next() - 0.5) / 20);
+        walk.set(symbol, value);
+        return [{ metric_type: type, symbol, value }];
+      });
+    let ts = T0 - 3 * HOUR;
+    const skipped: number[] = [];
+    let exact = 0;
+    let stale = 0;
+    for (let run = 0; run < 260; run++) {
+      const roll = next();
+      if (roll < 0.55) ts += MINUTE;
+      else if (roll < 0.8) {
+        // A gap; the minutes skipped may come later, late.
+        const gap = 1 + Math.floor(next() * 120);
+        for (let m = 1; m < Math.min(gap, 4); m++) skipped.push(ts + m * MINUTE);
+        ts += gap * MINUTE;
+      } else if (roll < 0.85) ts += Math.floor((6 + next() * 24) * 60) * MINUTE; // an outage of 6 to 30 h
+      else if (roll < 0.93 && skipped.length > 0) {
+        // A late tick, for a minute skipped a while ago.
+        const late = skipped.splice(Math.floor(next() * skipped.length), 1)[0]!;
+        await insertTick(env.DB, { ts: late, storedAt: ts, markets: 1, points: pointsAt() }).catch(() => undefined);
+        (await expectFiguresMatchStoredValues()) ? exact++ : stale++;
+        continue;
+      } else {
+        // A run without a tick, some minutes on (lo follows the clock).
+        ts += Math.floor(next() * 30) * MINUTE;
+        await maintain(env.DB, ts);
+        (await expectFiguresMatchStoredValues()) ? exact++ : stale++;
+        continue;
+      }
+      await tick(ts, pointsAt());
+      (await expectFiguresMatchStoredValues()) ? exact++ : stale++;
+    }
+    // Whatever happened, a few regular minutes make them exact again.
+    for (let i = 0; i < 5; i++) {
+      ts += MINUTE;
+      await tick(ts, pointsAt());
+    }
+    expect(await expectFiguresMatchStoredValues()).toBe(true);
+    expect(exact).toBeGreaterThan(stale);
+  });
+
   it("at the window's edge: a value exactly 24 h older than the latest is out, one a minute younger is in", async () => {
     const at = (value: number, symbol = "btcusd"): Point[] => [{ metric_type: "price", symbol, value }];
     await tick(T0, at(100));
