@@ -5,7 +5,7 @@
  * types and helpers both designs share come from src/storage.
  */
 import type { PointRow, RankRow, Reader } from "../../src/storage/queries";
-import { cost, DuplicateTickError, type StoredTick, type WriteCost } from "../../src/storage/ticks";
+import { cost, DuplicateTickError, type StoredTick, type TrackerState as OursState, type WriteCost } from "../../src/storage/ticks";
 import type { Window } from "../../src/storage/window";
 import { MINUTE_MS, WINDOW_MS } from "../../src/storage/window";
 
@@ -17,15 +17,8 @@ export const REBUILD_PERIOD_FOLDS = WINDOW_MS / FOLD_INTERVAL_MS;
 /** Extra rebuilds of metrics whose shift drifted far from their mean, per fold. */
 const MAX_DRIFT_REBUILDS = 64;
 
-export interface TrackerState {
-  lo: number;
-  hi: number;
-  /** Bumped by every write the API shows; with epoch, names a state of the data. */
-  version: number;
-  epoch: string;
-  last_tick: number | null;
-  last_tick_stored_at: number | null;
-}
+/** Today's design's state: the fields it shares with ours (no ledger, purge or conversion marks). */
+export type TrackerState = Pick<OursState, "lo" | "hi" | "version" | "epoch" | "last_tick" | "last_tick_stored_at">;
 
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
   const state = await db

@@ -8,7 +8,7 @@ import { aggregate, type Point } from "../../src/ingest/aggregate";
 import { breakdownsBySource } from "../../src/ingest/breakdown";
 import { breakdownStatements } from "../../src/storage/breakdowns";
 import type { MarketSummary } from "../../src/sources/types";
-import { parseDayState, segmentOf, STALE } from "../../src/storage/day";
+import { readDayState, segmentOf, STALE } from "../../src/storage/day";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, type Reader } from "../../src/storage/queries";
 import { recordSourceStatuses, latestSourceStatuses } from "../../src/storage/sources";
@@ -227,7 +227,7 @@ export async function seedOurs(db: D1Database, metrics: number, minutes: number,
  *   segment (or the first deploy).
  */
 export async function measureFigures(db: D1Database, kind: "build" | "rebuild", now: number) {
-  const day = parseDayState((await db.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+  const day = await readDayState(db);
   const segment = segmentOf(now) - 1;
   const next = kind === "build" ? { ...day, built: day.built.filter((k) => k !== segment), build: null } : STALE;
   await db.prepare("UPDATE tracker_state SET day = ?1").bind(JSON.stringify(next)).run();
@@ -237,7 +237,7 @@ export async function measureFigures(db: D1Database, kind: "build" | "rebuild", 
     if (result.rowsWritten === 0) break;
     runs.push({ cost: result, ms });
   }
-  const after = parseDayState((await db.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+  const after = await readDayState(db);
   if (!after.ok || !after.built.includes(segment)) throw new Error(`the figures' ${kind} did not finish: ${JSON.stringify(after)}`);
   return runs;
 }

@@ -68,6 +68,11 @@ export function parseDayState(text: string | null | undefined): DayState {
   return { ...STALE, ...parsed };
 }
 
+/** The figures' state as stored (tracker_state.day). */
+export async function readDayState(db: D1Database): Promise<DayState> {
+  return parseDayState((await db.prepare("SELECT day FROM tracker_state WHERE id = 1").first<{ day: string }>())?.day);
+}
+
 export function addValue(figures: Figures | null, ts: number, value: number): Figures {
   if (figures === null) return [ts, value, value, value];
   const [firstTs, first, min, max] = figures;

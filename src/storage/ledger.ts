@@ -410,8 +410,9 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   }
 
   // The 24 h figures follow lo and hi.
+  const dayBefore = parseDayState(state.day);
   const dayPlan = await planDay(db, {
-    before: { lo: state.lo, hi: state.hi, day: parseDayState(state.day) },
+    before: { lo: state.lo, hi: state.hi, day: dayBefore },
     lo,
     hi: newHi,
     tick,
@@ -424,7 +425,7 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   statements.push(...dayPlan.statements);
   const day: DayState = dayPlan.day;
   const dayText = JSON.stringify(day);
-  if (dayPlan.changed || day.ok !== parseDayState(state.day).ok) for (const type of sums.keys()) changed.add(type);
+  if (dayPlan.changed || day.ok !== dayBefore.ok) for (const type of sums.keys()) changed.add(type);
   if (dayPlan.summary) summary.figures = dayPlan.summary;
 
   // Purge what left the window, never past lo (the sums describe stored frames).

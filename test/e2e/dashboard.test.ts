@@ -490,19 +490,25 @@ describe("the markets behind a value, in Chromium", () => {
       })),
     );
 
-  it("lists a price's markets as /markets does, the outlier marked with its deviation", async () => {
-    const page = await rig.browser.newPage({ viewport: { width: 1400, height: 900 } });
-    const errors: string[] = [];
+  /** The dashboard at `hash`, ready and with its markets table drawn; uncaught errors go to `errors`. */
+  async function openMarkets(hash: string, viewport = { width: 1400, height: 900 }, errors: string[] = []) {
+    const page = await rig.browser.newPage({ viewport });
     page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(`${rig.tracker.url}/#/price/btcusd`);
+    await page.goto(`${rig.tracker.url}/${hash}`);
     await page.waitForSelector("body[data-ready=true]");
+    await page.waitForSelector("#markets-table");
+    return page;
+  }
+
+  it("lists a price's markets as /markets does, the outlier marked with its deviation", async () => {
+    const errors: string[] = [];
+    const page = await openMarkets("#/price/btcusd", undefined, errors);
     const api = (await rig.tracker.get("/metric_types/price/metrics/btcusd/markets")).body;
     expect(api.markets.map((m: { exchange: string; included: boolean }) => [m.exchange, m.included])).toEqual([
       ["kraken", true],
       ["bitstamp", true],
       ["coinbase-pro", false],
     ]);
-    await page.waitForSelector("#markets-table");
     const rows = await tableRows(page);
     expect(rows.map((row) => row.exchange)).toEqual(api.markets.map((m: { exchange: string }) => m.exchange));
     const outlier = rows.find((row) => row.exchange === "coinbase-pro")!;
@@ -520,10 +526,7 @@ describe("the markets behind a value, in Chromium", () => {
   });
 
   it("lists a volume's market sides, base and quote, as /markets does", async () => {
-    const page = await rig.browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`${rig.tracker.url}/#/volume/btc`);
-    await page.waitForSelector("body[data-ready=true]");
-    await page.waitForSelector("#markets-table");
+    const page = await openMarkets("#/volume/btc");
     const api = (await rig.tracker.get("/metric_types/volume/metrics/btc/markets")).body;
     const rows = await tableRows(page);
     expect(rows.map(({ exchange, pair, side }) => ({ exchange, pair, side }))).toEqual(
@@ -541,10 +544,7 @@ describe("the markets behind a value, in Chromium", () => {
   });
 
   it("stays usable at phone width and from the keyboard", async () => {
-    const page = await rig.browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.goto(`${rig.tracker.url}/#/price/btcusd`);
-    await page.waitForSelector("body[data-ready=true]");
-    await page.waitForSelector("#markets-table");
+    const page = await openMarkets("#/price/btcusd", { width: 390, height: 844 });
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     const region = await page.$eval("#markets", (div) => ({ width: div.getBoundingClientRect().width, tabindex: div.getAttribute("tabindex"), role: div.getAttribute("role") }));
     expect(region.width).toBeLessThanOrEqual(390);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { maintain } from "../../src/ingest/tick";
+import { readDayState } from "../../src/storage/day";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf } from "../../src/storage/queries";
 import { insertTick, maintainStorage } from "../../src/storage/ticks";
@@ -104,7 +105,7 @@ describe("the cost of the tracker's queries, from D1's own meta", () => {
         maintenanceWrites++;
       }
     }
-    const day = JSON.parse((await env.DB.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+    const day = await readDayState(env.DB);
     const segment = T0 / (12 * 60 * MINUTE);
     expect(day).toMatchObject({ ok: true, build: null });
     expect(day.built).toContain(segment);

@@ -8,29 +8,18 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Point } from "../../src/ingest/aggregate";
 import { maintain } from "../../src/ingest/tick";
-import { SEGMENT_MS, type DayState } from "../../src/storage/day";
+import { readDayState, SEGMENT_MS, type DayState } from "../../src/storage/day";
 import { insertTick } from "../../src/storage/ticks";
-import { DAY, expectFiguresMatchStoredValues, getJson, HOUR, MINUTE, resetDatabase, setNow, T0 } from "./helpers";
+import { DAY, expectFiguresMatchStoredValues, getJson, HOUR, MINUTE, random, resetDatabase, setNow, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 
-const dayState = async () =>
-  JSON.parse((await env.DB.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day) as DayState;
+const dayState = () => readDayState(env.DB);
 
 /** Store a tick and run the scheduled maintenance, as the cron does. */
 async function tick(ts: number, points: Point[]) {
   await insertTick(env.DB, { ts, storedAt: ts, markets: points.length, points });
   await maintain(env.DB, ts);
-}
-
-/** A small deterministic generator (mulberry32), so failures reproduce. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("24 h figures", () => {

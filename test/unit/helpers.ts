@@ -134,6 +134,16 @@ export async function count(table: string): Promise<number> {
   return row!.n;
 }
 
+/** A small deterministic generator (mulberry32): the same draws for the same seed, so failures reproduce. */
+export function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Freeze "now" for the API (the end of its 24 h window). */
 export function setNow(ms: number) {
   vi.spyOn(Date, "now").mockReturnValue(ms);

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { seedOurs, tickPoints } from "../../scripts/bench/workload";
+import { readDayState } from "../../src/storage/day";
 import { claimTick, insertTick, maintainStorage } from "../../src/storage/ticks";
 import {
   count,
@@ -122,7 +123,7 @@ describe("faults: a D1 statement failing at any point leaves consistent data", (
     };
     const ts = (LAST + 1) * MINUTE;
     const points = tickPoints(60, LAST + 1);
-    const dayOf = async () => JSON.parse((await env.DB.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day);
+    const dayOf = () => readDayState(env.DB);
     await seed();
     const dry = faultyDatabase(env.DB, Infinity);
     await insertTick(dry.db, { ts, storedAt: ts, markets: 1, points });

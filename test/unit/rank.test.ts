@@ -5,7 +5,7 @@ import { maintain } from "../../src/ingest/tick";
 import { history, listMetrics, rankAll, rankOf } from "../../src/storage/queries";
 import { DuplicateTickError, insertTick } from "../../src/storage/ticks";
 import { windowEndingAt } from "../../src/storage/window";
-import { DAY, expectSumsMatchStoredValues, MINUTE, resetDatabase, T0 } from "./helpers";
+import { DAY, expectSumsMatchStoredValues, MINUTE, random, resetDatabase, T0 } from "./helpers";
 
 /**
  * The reference: what the database should answer, computed from a plain list of
@@ -74,17 +74,6 @@ function expectRanksMatch(metricType: string, now: number, actual: Awaited<Retur
     if (reference === 0) expect(row.stddev, row.symbol).toBe(0);
     else expect(Math.abs(row.stddev - reference) / reference, row.symbol).toBeLessThan(1e-9);
   }
-}
-
-/** A small deterministic generator (mulberry32), so failures reproduce. */
-function random(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("rank", () => {

@@ -1,17 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { insertTick } from "../../src/storage/ticks";
-import { resetDatabase, T0 } from "./helpers";
-
-/** A deterministic generator (mulberry32). */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random, resetDatabase, T0 } from "./helpers";
 
 const pieces = [
   "metric_types", "price", "volume", "metrics", "btceur", "history", "rank", "ranking", "latest", "alerts",
