@@ -216,6 +216,7 @@ if (!existsSync(CHROMIUM)) {
       try {
         const response = await page.goto(new URL(path, origin).toString());
         if (response?.status() !== 200) throw new Error(`answered ${response?.status()}`);
+        if (!/html/.test(response.headers()["content-type"] ?? "")) throw new Error(`not HTML: ${response.headers()["content-type"]}`);
         await page.waitForSelector(ready, { timeout: 30_000 });
         if (errors.length > 0) throw new Error(errors.join("; "));
         return "rendered";
