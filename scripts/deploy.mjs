@@ -21,7 +21,10 @@
  */
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { experimental_readRawConfig } from "wrangler";
+import { fileURLToPath } from "node:url";
+
+// wrangler.toml and the migrations are the repository's, wherever this is started from.
+process.chdir(fileURLToPath(new URL("..", import.meta.url)));
 
 function log(message) {
   console.log(`[deploy] ${message}`);
@@ -107,6 +110,12 @@ function parseJson(stdout) {
   const start = stdout.search(/[[{]/);
   return JSON.parse(start < 0 ? stdout : stdout.slice(start));
 }
+
+// wrangler's own reader of wrangler.toml (the version package.json pins).
+const { experimental_readRawConfig } = await import("wrangler").catch((err) => {
+  warn(`cannot load wrangler (${err.message}): run \`npm install\` first`);
+  process.exit(127);
+});
 
 let databaseName, queues;
 try {
