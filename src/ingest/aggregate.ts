@@ -14,8 +14,10 @@
  * (|value| > MAX_VALUE, or a price below MIN_PRICE) contributes nothing and is
  * counted "non_finite"; the rest of its market still counts. A point whose
  * aggregated value leaves the bounds is dropped and counted "non_finite" too.
- * A market reported twice (same exchange, base and quote, e.g. by two
- * sources) counts once: the first. Markets of different bases and quotes that
+ * A market reported twice (same exchange and pair: symbol, base and quote,
+ * e.g. by two sources) counts once: the first. Two pairs of one exchange with
+ * the same base and quote (bitFlyer's btcjpy and btcfxjpy, as Cryptowatch names
+ * them) are two markets and two price metrics. Markets of different bases and quotes that
  * make the same pair symbol ("ab" + "cd", "abc" + "d") are different assets:
  * that pair gets no price ("ambiguous_pair").
  * Pure: no I/O.
@@ -37,7 +39,7 @@ export interface AggregateStats {
   skipped: number;
   /** Values left out, by reason. */
   ignored: { price: number; volume: number; volume_quote: number };
-  /** Markets reported twice (same exchange and pair), counted once. */
+  /** Markets reported twice (same exchange and pair: symbol, base and quote), counted once. */
   duplicates: number;
   /** Markets whose price was left out of their pair's mean as an outlier. */
   outliers: number;

@@ -40,11 +40,13 @@ export function pairSymbol(base: string, quote: string): string | undefined {
 }
 
 /**
- * A market's identity: exchange, base and quote kept apart, so that "ab" +
- * "cd" and "abc" + "d" (both the pair symbol "abcd") are different markets.
+ * A market's identity: exchange, pair symbol, base and quote kept apart, so
+ * that "ab" + "cd" and "abc" + "d" (both the pair symbol "abcd") are different
+ * markets, and so are two pairs of one base and quote (bitFlyer's "btcjpy" and
+ * "btcfxjpy").
  */
-export function marketKey(market: { exchange: string; base: string; quote: string }): string {
-  return JSON.stringify([market.exchange, market.base, market.quote]);
+export function marketKey(market: { exchange: string; pair: string; base: string; quote: string }): string {
+  return JSON.stringify([market.exchange, market.pair, market.base, market.quote]);
 }
 
 /**

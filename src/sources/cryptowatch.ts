@@ -2,6 +2,9 @@
  * Cryptowatch REST API (docs.cryptowat.ch/rest-api): GET /markets/summaries for
  * every market ("<exchange>:<pair>"), GET /pairs to split a pair symbol into
  * base and quote, kept in D1 like the exchanges' metadata (src/sources/catalog.ts).
+ * A pair's symbol is its identity and names its price metric: bitFlyer's
+ * `btcjpy` (spot) and `btcfxjpy` (FX_BTC_JPY) share base `btc` and quote `jpy`
+ * and are two markets, two metrics.
  * Futures share the summaries: a pair whose /pairs entry has a `futuresType`
  * or whose symbol carries a suffix ("btcusd-perpetual-future-inverse") is not
  * spot. A pair symbol outside the symbol grammar (src/lib/symbol.ts) is dropped
@@ -98,7 +101,9 @@ export function cryptowatch(options: CryptowatchOptions): Source {
         const price = isRecord(summary.price) ? summary.price : {};
         markets.push({
           exchange,
-          ...names,
+          pair,
+          base: names.base,
+          quote: names.quote,
           last: jsonNumber(price.last),
           volume: jsonNumber(summary.volume),
           volumeQuote: jsonNumber(summary.volumeQuote),

@@ -7,7 +7,11 @@
 /** One market (an exchange trading one pair), normalised. */
 export interface MarketSummary {
   exchange: string;
-  /** Pair symbol, lower-case base + quote as Cryptowatch writes it: "btceur". */
+  /**
+   * Pair symbol, the market's identity and its price metric: lower-case base +
+   * quote as Cryptowatch writes it ("btceur"), or the upstream's own symbol
+   * where it names its pairs (Cryptowatch's "btcfxjpy": base btc, quote jpy).
+   */
   pair: string;
   base: string;
   quote: string;

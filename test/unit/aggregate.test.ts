@@ -308,6 +308,30 @@ describe("market identity keeps base and quote apart", () => {
     const { stats } = aggregate([market("kraken", "ab", "cd", 2, 1, 2), market("kraken", "ab", "cd", 3, 1, 3)]);
     expect(stats.duplicates).toBe(1);
   });
+
+  it("two pairs of one exchange with one base and quote (bitFlyer's btcfxjpy and btcjpy) are two markets and two price metrics", () => {
+    const fx: MarketSummary = { ...market("bitflyer", "btc", "jpy", 1456000, 262400.5, 380218324500), pair: "btcfxjpy" };
+    const { points, stats, rejected } = aggregate([
+      fx,
+      market("bitflyer", "btc", "jpy", 1300000, 24250, 31486200000),
+      market("zaif", "btc", "jpy", 1297000, 18310.2, 23726357160),
+      market("quoine", "btc", "jpy", 1296500, 9870.35, 12801843950),
+    ]);
+    expect(stats).toMatchObject({ markets: 4, duplicates: 0, outliers: 0, ambiguousPairs: 0 });
+    expect(rejected).toEqual([]);
+    expect(value(points, "price", "btcfxjpy")).toBe(1456000);
+    expect(value(points, "price", "btcjpy")).toBeCloseTo(3893500 / 3, 6); // 1300000 + 1297000 + 1296500
+    expect(value(points, "volume", "btc")).toBeCloseTo(314831.05, 6); // 262400.5 + 24250 + 18310.2 + 9870.35
+    expect(value(points, "volume", "jpy")).toBe(448232725610); // 380218324500 + 31486200000 + 23726357160 + 12801843950
+  });
+
+  it("the same pair of the same exchange twice is a duplicate, whichever pair it is", () => {
+    const fx = (last: number): MarketSummary => ({ ...market("bitflyer", "btc", "jpy", last, 1, last), pair: "btcfxjpy" });
+    const { points, stats } = aggregate([fx(1456000), market("bitflyer", "btc", "jpy", 1300000, 2, 2600000), fx(1460000)]);
+    expect(stats.duplicates).toBe(1);
+    expect(value(points, "price", "btcfxjpy")).toBe(1456000); // the first copy
+    expect(value(points, "volume", "btc")).toBe(3); // 1 + 2: the second FX copy is not counted
+  });
 });
 
 describe("what became of each market (the breakdown behind GET .../markets)", () => {

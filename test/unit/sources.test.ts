@@ -10,6 +10,8 @@ import bitstampError from "../fixtures/bitstamp/error.json";
 import bitstampMalformed from "../fixtures/bitstamp/malformed.json";
 import coinbaseError from "../fixtures/coinbase/error.json";
 import coinbaseMalformed from "../fixtures/coinbase/malformed.json";
+import bitflyerPairs2018 from "../fixtures/cryptowatch/pairs-bitflyer-2018.json";
+import bitflyerSummaries2018 from "../fixtures/cryptowatch/summaries-bitflyer-2018.json";
 import krakenError from "../fixtures/kraken/error.json";
 import krakenMalformed from "../fixtures/kraken/malformed.json";
 import kucoinError from "../fixtures/kucoin/error.json";
@@ -131,6 +133,19 @@ describe("each source reads its fixture", () => {
     expect(reading.dropped).toEqual({ not_spot: 1 }); // bitmex:btcusd-perpetual-future-inverse
     expect(reading.markets.some((m) => m.exchange === "bitmex")).toBe(false);
     expect(reading.markets).toHaveLength(6);
+  });
+
+  it("cryptowatch: a pair's symbol names its market, so bitFlyer's btcjpy and btcfxjpy (both btc/jpy) are two markets", async () => {
+    fake.routes["cryptowatch.test/markets/summaries"] = () => jsonResponse(bitflyerSummaries2018);
+    fake.routes["cryptowatch.test/pairs"] = () => jsonResponse(bitflyerPairs2018);
+    const reading = await read("cryptowatch");
+    expect(reading.markets).toEqual([
+      { exchange: "bitflyer", pair: "btcfxjpy", base: "btc", quote: "jpy", last: 1456000, volume: 262400.5, volumeQuote: 380218324500 },
+      { exchange: "bitflyer", pair: "btcjpy", base: "btc", quote: "jpy", last: 1300000, volume: 24250, volumeQuote: 31486200000 },
+      { exchange: "quoine", pair: "btcjpy", base: "btc", quote: "jpy", last: 1296500, volume: 9870.35, volumeQuote: 12801843950 },
+      { exchange: "zaif", pair: "btcjpy", base: "btc", quote: "jpy", last: 1297000, volume: 18310.2, volumeQuote: 23726357160 },
+    ]);
+    expect(reading.dropped).toEqual({});
   });
 });
 
