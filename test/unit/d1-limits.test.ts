@@ -76,6 +76,16 @@ describe("the limits checker itself", () => {
   });
 });
 
+describe("the migrations", () => {
+  it("stay inside the limits, statement by statement (0005 builds its sums with json_insert, no long json_array)", () => {
+    const problems = env.TEST_MIGRATIONS.flatMap((migration) =>
+      migration.queries.flatMap((sql) => sqlProblems(sql).map((problem) => `${migration.name}: ${problem}`)),
+    );
+    expect(env.TEST_MIGRATIONS.length).toBeGreaterThanOrEqual(7);
+    expect(problems).toEqual([]);
+  });
+});
+
 describe("bound JSON payloads", () => {
   it("split into arrays within the budget, every row once and in order", () => {
     const rows = Array.from({ length: 100 }, (_, i) => ["price", i, "é".repeat(i % 7)]);
