@@ -5,6 +5,7 @@ import type { Point } from "../../src/ingest/aggregate";
 import worker from "../../src/index";
 import { storeAlerts } from "../../src/storage/alerts";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
+import { frameStatements } from "../../src/storage/frames";
 import { jsonArrayChunks } from "../../src/storage/payload";
 import { recordSourceStatuses } from "../../src/storage/sources";
 import { claimTick, insertTick, maintainStorage, readState } from "../../src/storage/ticks";
@@ -95,6 +96,25 @@ describe("bound JSON payloads", () => {
     expect(chunks.flatMap((chunk) => JSON.parse(chunk) as unknown[])).toEqual(rows);
     expect(jsonArrayChunks([])).toEqual([]);
     expect(() => jsonArrayChunks(["x".repeat(300)], 200)).toThrow(/does not fit/);
+  });
+});
+
+describe("a tick's frames", () => {
+  it("past ~1 MB of JSON go in several statements of one batch, every frame once and exact", async () => {
+    await resetDatabase();
+    // 1,100 blocks of 48 values of 22-24 characters: ~1.3 MB of JSON.
+    const frames = new Map<string, (number | null)[]>();
+    for (let block = 0; block < 1_100; block++) {
+      frames.set(JSON.stringify(["price", block]), Array.from({ length: BLOCK_SLOTS }, (_, i) => (i === 5 ? null : -(block * BLOCK_SLOTS + i + 1) / 3e7)));
+    }
+    const checked = limitChecked(env.DB);
+    const statements = frameStatements(checked.db, T0, frames);
+    expect(statements).toHaveLength(2);
+    await checked.db.batch(statements);
+    expect(checked.violations).toEqual([]);
+    const { results } = await env.DB.prepare("SELECT block, v FROM frames WHERE ts = ?1 ORDER BY block").bind(T0).all<{ block: number; v: string }>();
+    expect(results.map((row) => row.block)).toEqual([...Array(1_100).keys()]);
+    for (const row of results) expect(JSON.parse(row.v)).toEqual(frames.get(JSON.stringify(["price", row.block])));
   });
 });
 
