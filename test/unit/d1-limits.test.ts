@@ -1,7 +1,9 @@
 import { applyD1Migrations, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { Point } from "../../src/ingest/aggregate";
+import { aggregate, type Point } from "../../src/ingest/aggregate";
+import { breakdownsBySource } from "../../src/ingest/breakdown";
+import type { MarketSummary } from "../../src/sources/types";
 import worker from "../../src/index";
 import { storeAlerts } from "../../src/storage/alerts";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
@@ -115,6 +117,31 @@ describe("a tick's frames", () => {
     const { results } = await env.DB.prepare("SELECT block, v FROM frames WHERE ts = ?1 ORDER BY block").bind(T0).all<{ block: number; v: string }>();
     expect(results.map((row) => row.block)).toEqual([...Array(1_100).keys()]);
     for (const row of results) expect(JSON.parse(row.v)).toEqual(frames.get(JSON.stringify(["price", row.block])));
+  });
+});
+
+describe("a source's breakdown document", () => {
+  it("is measured in UTF-8 bytes: one under 1.9 M characters but over 2 MB is omitted", () => {
+    const document = (exchange: string) => {
+      const markets: MarketSummary[] = Array.from({ length: 7_000 }, (_, i) => ({
+        exchange,
+        pair: `a${i}usd`,
+        base: `a${i}`,
+        quote: "usd",
+        last: 1 + i,
+        volume: 10,
+        volumeQuote: 10 * (1 + i),
+      }));
+      const { outcomes, medians } = aggregate(markets);
+      return breakdownsBySource(outcomes, medians, () => "kraken", 0.1)[0]!;
+    };
+    // ~1.5 M characters either way; with a two-byte letter in the exchange's name, ~2.2 MB.
+    const ascii = document("x".repeat(100));
+    expect(ascii.omitted).toBeUndefined();
+    expect(ascii.data.length).toBeGreaterThan(1_400_000);
+    const accented = document("é".repeat(100));
+    expect(accented.data.length).toBeLessThan(1_900_000);
+    expect(accented).toEqual({ source: "kraken", data: JSON.stringify({ tolerance: 0.1, omitted: true }), omitted: true });
   });
 });
 
