@@ -17,9 +17,10 @@
  */
 import type { Decision, MarketOutcome } from "./aggregate";
 import type { MarketSummary } from "../sources/types";
+import { utf8Length } from "../lib/utf8";
 
-/** D1 keeps at most 2 MB per value; a source whose document would be larger is described as omitted. */
-export const BREAKDOWN_MAX_CHARS = 1_900_000;
+/** D1 keeps at most 2,000,000 bytes (UTF-8) per value; a source whose document would be larger is described as omitted. */
+export const BREAKDOWN_MAX_BYTES = 1_900_000;
 
 export type Entry = [
   seq: number,
@@ -96,7 +97,7 @@ export function breakdownsBySource(
   });
   return [...documents].map(([source, { markets, price, volume }]) => {
     const data = `{"tolerance":${JSON.stringify(tolerance)},"markets":${JSON.stringify(markets)},"index":{"price":${indexText(price)},"volume":${indexText(volume)}}}`;
-    if (data.length <= BREAKDOWN_MAX_CHARS) return { source, data };
+    if (utf8Length(data) <= BREAKDOWN_MAX_BYTES) return { source, data };
     return { source, data: JSON.stringify({ tolerance, omitted: true }), omitted: true as const };
   });
 }

@@ -1,5 +1,6 @@
 /** Alerts in D1: written by the alert queue consumers, read by the API. */
 import type { AlertCandidate } from "../alerts/last-hour";
+import { jsonArrayChunks } from "./payload";
 import type { Reader } from "./queries";
 
 export type DeliveryState = "pending" | "delivered" | "failed" | "not_configured";
@@ -33,8 +34,8 @@ const COLUMNS = `id, metric_type, symbol, tick_ts, value, average, threshold, po
 
 /**
  * Insert the alerts that are not stored yet (one per metric and tick: a
- * redelivered message inserts nothing), in one statement whatever their
- * number, and return the ids of every alert of the candidates still waiting
+ * redelivered message inserts nothing), in one statement per ~1 MB of
+ * candidates, and return the ids of every alert of the candidates still waiting
  * for delivery: the new ones, and any left pending by an earlier attempt whose
  * hand-off to the delivery queue failed.
  */
@@ -45,29 +46,31 @@ export async function storeAlerts(
   state: "pending" | "not_configured",
 ): Promise<number[]> {
   if (candidates.length === 0) return [];
-  const payload = JSON.stringify(
-    candidates.map((c) => [c.metric_type, c.symbol, c.ts, c.value, c.average, c.threshold, c.points]),
+  // As bound JSON, in as many chunks as D1's 2 MB per value needs (one for a few thousand alerts).
+  const payloads = jsonArrayChunks(candidates.map((c) => [c.metric_type, c.symbol, c.ts, c.value, c.average, c.threshold, c.points]));
+  const results = await db.batch<{ id: number }>(
+    payloads.flatMap((payload) => [
+      // `WHERE true` lets SQLite parse ON CONFLICT after a SELECT.
+      db
+        .prepare(
+          `INSERT INTO alerts (metric_type, symbol, tick_ts, value, average, threshold, points, created_at, delivery_state)
+           SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?2, ?3
+           FROM json_each(?1) WHERE true
+           ON CONFLICT (metric_type, symbol, tick_ts) DO NOTHING`,
+        )
+        .bind(payload, createdAt, state),
+      db
+        .prepare(
+          `SELECT a.id FROM json_each(?1) j
+           JOIN alerts a ON a.metric_type = j.value ->> 0 AND a.symbol = j.value ->> 1 AND a.tick_ts = j.value ->> 2
+           WHERE a.delivery_state = 'pending'
+           ORDER BY a.id`,
+        )
+        .bind(payload),
+    ]),
   );
-  const [, pending] = await db.batch<{ id: number }>([
-    // `WHERE true` lets SQLite parse ON CONFLICT after a SELECT.
-    db
-      .prepare(
-        `INSERT INTO alerts (metric_type, symbol, tick_ts, value, average, threshold, points, created_at, delivery_state)
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, ?2, ?3
-         FROM json_each(?1) WHERE true
-         ON CONFLICT (metric_type, symbol, tick_ts) DO NOTHING`,
-      )
-      .bind(payload, createdAt, state),
-    db
-      .prepare(
-        `SELECT a.id FROM json_each(?1) j
-         JOIN alerts a ON a.metric_type = j.value ->> 0 AND a.symbol = j.value ->> 1 AND a.tick_ts = j.value ->> 2
-         WHERE a.delivery_state = 'pending'
-         ORDER BY a.id`,
-      )
-      .bind(payload),
-  ]);
-  return pending!.results.map((row) => row.id);
+  // Every second result is a chunk's pending ids.
+  return results.filter((_, i) => i % 2 === 1).flatMap((result) => result.results.map((row) => row.id));
 }
 
 export async function alertById(db: Reader, id: number): Promise<AlertRow | null> {

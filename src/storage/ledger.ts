@@ -434,17 +434,13 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   if (purgeTo > state.purged_until) {
     for (const [type, slots] of sums) {
       const blocks = blockList(new Map([[type, slots]])).map(([, block]) => block);
-      if (blocks.length > 0) {
-        statements.push(
-          db
-            .prepare(`DELETE FROM frames WHERE metric_type = ?1 AND block IN (${blocks.join(",")}) AND ts <= ?2`)
-            .bind(type, purgeTo),
-        );
+      for (const some of inListChunks(blocks)) {
+        statements.push(db.prepare(`DELETE FROM frames WHERE metric_type = ?1 AND block IN (${some}) AND ts <= ?2`).bind(type, purgeTo));
       }
       // A metric whose every value is purged is forgotten; its slot is free again.
       const gone = slots.flatMap((s, slot) => (s && s.n === 0 && s.latestTs !== null && s.latestTs <= purgeTo ? [slot] : []));
       if (gone.length > 0) {
-        statements.push(db.prepare(`DELETE FROM metrics WHERE metric_type = ?1 AND slot IN (${gone.join(",")})`).bind(type));
+        for (const some of inListChunks(gone)) statements.push(db.prepare(`DELETE FROM metrics WHERE metric_type = ?1 AND slot IN (${some})`).bind(type));
         for (const slot of gone) slots[slot] = null;
         while (slots.length > 0 && slots.at(-1) === null) slots.pop();
         changed.add(type);
@@ -519,17 +515,35 @@ function convertPoints(db: D1Database, from: number, until: number): D1PreparedS
   const cell = (i: number) =>
     `(SELECT p.value FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
       WHERE m.metric_type = b.metric_type AND m.slot = b.block * ${BLOCK_SLOTS} + ${i})`;
+  const cells = Array.from({ length: BLOCK_SLOTS }, (_, i) => cell(i));
+  // D1 allows 32 arguments per SQL function: the first 32 cells in json_array, then
+  // json_insert appends the rest, 15 at a time ('$[#]' is the end). Values render as json_array's.
+  let frame = `json_array(${cells.slice(0, 32).join(", ")})`;
+  for (let i = 32; i < cells.length; i += 15) {
+    frame = `json_insert(${frame}, ${cells.slice(i, i + 15).map((c) => `'$[#]', ${c}`).join(", ")})`;
+  }
   return db
     .prepare(
       `WITH blocks AS (SELECT DISTINCT metric_type, slot / ${BLOCK_SLOTS} AS block FROM metrics)
        INSERT INTO frames (metric_type, block, ts, v)
-       SELECT b.metric_type, b.block, t.ts, json_array(${Array.from({ length: BLOCK_SLOTS }, (_, i) => cell(i)).join(", ")})
+       SELECT b.metric_type, b.block, t.ts, ${frame}
        FROM blocks b JOIN ticks t ON t.ts > ?1 AND t.ts <= ?2
        WHERE EXISTS (
          SELECT 1 FROM metrics m JOIN points p ON p.metric_id = m.id AND p.ts = t.ts
          WHERE m.metric_type = b.metric_type AND m.slot >= b.block * ${BLOCK_SLOTS} AND m.slot < (b.block + 1) * ${BLOCK_SLOTS})`,
     )
     .bind(from, until);
+}
+
+/**
+ * Integers for an inline IN list, at most IN_LIST_MAX per list: D1 takes 100 KB
+ * of SQL per statement, and 20,000 slots forgotten at once would be ~120 KB.
+ */
+const IN_LIST_MAX = 5_000;
+function inListChunks(list: readonly number[]): string[] {
+  const chunks: string[] = [];
+  for (let i = 0; i < list.length; i += IN_LIST_MAX) chunks.push(list.slice(i, i + IN_LIST_MAX).join(","));
+  return chunks;
 }
 
 /** How far the sums and the purge are behind the newest stored minute (for /health). */

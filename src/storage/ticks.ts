@@ -7,6 +7,7 @@ import type { Point } from "../ingest/aggregate";
 import type { SourceBreakdown } from "../ingest/breakdown";
 import { breakdownStatements } from "./breakdowns";
 import { emptyDay } from "./day";
+import { frameStatements } from "./frames";
 import {
   BLOCK_SLOTS,
   isLedgerConflict,
@@ -17,6 +18,7 @@ import {
   type Lag,
   type SlotSums,
 } from "./ledger";
+import { jsonArrayChunks } from "./payload";
 
 export interface StoredTick {
   ts: number;
@@ -146,26 +148,17 @@ async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCos
       frame[slot % BLOCK_SLOTS] = point.value;
     }
   }
-  const framePayload = JSON.stringify(
-    [...frames].map(([key, values]) => [...(JSON.parse(key) as [string, number]), Array.from(values, (v) => v ?? null)]),
-  );
   const plan = await planAdvance(db, { now: tick.ts, tick: { ts: tick.ts, values: placed } }, { state, sums, rowsRead });
 
   const results = await db.batch([
     db
       .prepare("INSERT INTO ticks (ts, stored_at, markets, points) VALUES (?1, ?2, ?3, ?4)")
       .bind(tick.ts, tick.storedAt, tick.markets, tick.points.length),
-    ...(added.length > 0
-      ? [
-          db
-            .prepare("INSERT INTO metrics (metric_type, symbol, slot) SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)")
-            .bind(JSON.stringify(added)),
-        ]
-      : []),
-    // `value -> 2` is the frame's JSON text as JavaScript wrote it: numbers round-trip exactly.
-    db
-      .prepare("INSERT INTO frames (metric_type, block, ts, v) SELECT value ->> 0, value ->> 1, ?1, value -> 2 FROM json_each(?2)")
-      .bind(tick.ts, framePayload),
+    // New metrics as bound JSON, in as many statements as D1's 2 MB per value needs (none when there is none).
+    ...jsonArrayChunks(added).map((payload) =>
+      db.prepare("INSERT INTO metrics (metric_type, symbol, slot) SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)").bind(payload),
+    ),
+    ...frameStatements(db, tick.ts, frames),
     ...plan.statements,
     // The per-market breakdown of this tick, replacing the previous one's: stored with the values or not at all.
     ...breakdownStatements(db, tick.ts, tick.breakdowns ?? []),
