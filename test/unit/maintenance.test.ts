@@ -16,46 +16,12 @@ import {
   storedValues,
   T0,
 } from "./helpers";
+import { faultyDatabase } from "./d1-faults";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
 const LAST = T0 / MINUTE;
-
-/**
- * D1 that fails its `failAt`-th statement (counting every statement, inside a
- * batch too). In a batch the statement is replaced by one that fails inside
- * D1 (a CHECK constraint), so the real transaction rolls back as it would.
- */
-function faultyDatabase(db: D1Database, failAt: number) {
-  let seen = 0;
-  const failsNow = () => ++seen === failAt;
-  type Wrapped = { inner: D1PreparedStatement };
-  const wrap = (inner: D1PreparedStatement): D1PreparedStatement & Wrapped =>
-    ({
-      inner,
-      bind: (...values: unknown[]) => wrap(inner.bind(...values)),
-      first: async (...args: [string?]) => {
-        if (failsNow()) throw new Error("D1_ERROR: injected failure");
-        return inner.first(...(args as []));
-      },
-      all: async () => {
-        if (failsNow()) throw new Error("D1_ERROR: injected failure");
-        return inner.all();
-      },
-      run: async () => {
-        if (failsNow()) throw new Error("D1_ERROR: injected failure");
-        return inner.run();
-      },
-    }) as unknown as D1PreparedStatement & Wrapped;
-  const faulty = {
-    prepare: (sql: string) => wrap(db.prepare(sql)),
-    batch: async (statements: (D1PreparedStatement & Wrapped)[]) =>
-      db.batch(statements.map((s) => (failsNow() ? db.prepare("INSERT INTO tick_lease (id) VALUES (2)") : s.inner))),
-    withSession: () => faulty,
-  } as unknown as D1Database;
-  return { db: faulty, statements: () => seen };
-}
 
 /** The minute is entirely stored (every point, its tick record) or entirely absent; true when stored. */
 async function tickIsWholeOrAbsent(ts: number, points: number) {
