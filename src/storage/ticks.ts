@@ -103,8 +103,10 @@ export async function claimTick(db: D1Database, ts: number, now: number, expires
 /**
  * Give back the claim made by claimTick(db, ts, _, expires), so that another
  * run of the minute can read it at once. Only while the lease still holds that
- * very claim (same minute, same expiry): never another run's. Returns whether
- * it was released.
+ * very claim (same minute, same expiry): never another run's. (Two claims of
+ * one minute made in the same millisecond look alike; giving back the other's
+ * then costs at most a second read of the minute, never a second copy: the
+ * ticks table stores a minute once.) Returns whether it was released.
  */
 export async function releaseTick(db: D1Database, ts: number, expires: number): Promise<boolean> {
   const result = await db

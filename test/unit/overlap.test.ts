@@ -16,7 +16,7 @@ import { count, expectSumsMatchStoredValues, MINUTE, resetDatabase, storedValues
 beforeEach(resetDatabase);
 
 const point = (metric_type: Point["metric_type"], symbol: string, value: number): Point => ({ metric_type, symbol, value });
-const tickAt = (ts: number, points: Point[]): StoredTick => ({ ts, storedAt: ts, markets: points.length, points });
+const tickAt = (ts: number, points: readonly Point[]): StoredTick => ({ ts, storedAt: ts, markets: points.length, points });
 
 /** Already stored before the race: one metric per type. */
 const SEED = tickAt(T0, [point("price", "base", 9), point("volume", "base", 90)]);
