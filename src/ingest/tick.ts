@@ -12,7 +12,7 @@ import { publicText, publicValue } from "../lib/redact";
 import { errorText } from "../sources/http";
 import type { MarketSummary, Source, SourceReading } from "../sources/types";
 import { recordSourceStatuses, type SourceStatus } from "../storage/sources";
-import { claimTick, DuplicateTickError, insertTick, maintainStorage, releaseTick, tickExists } from "../storage/ticks";
+import { claimTick, DuplicateTickError, insertTick, maintainStorage, releaseTick, tickExists, type WriteCost } from "../storage/ticks";
 import { MINUTE_MS } from "../storage/window";
 import { publishTick } from "../alerts/messages";
 import { METRIC_TYPES } from "../metric-types";
@@ -120,7 +120,7 @@ async function readAndStore(db: D1Database, config: Config, ts: number): Promise
 
   const droppedAtSource = mergeCounts(readings.map((reading) => reading.dropped));
   const breakdowns = breakdownsBySource(marketOutcomes, medians, (market) => sourceOf.get(market), config.outlierTolerance);
-  let written: Awaited<ReturnType<typeof insertTick>>;
+  let written: WriteCost;
   try {
     written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points, breakdowns });
   } catch (err) {
