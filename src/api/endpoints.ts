@@ -265,7 +265,12 @@ export const ENDPOINTS = {
               additionalProperties: integer(),
             },
             latency_ms: integer(),
-            error: { type: ["string", "null"], description: "This tick's error, or null (at most 500 characters, secrets redacted)" },
+            error: {
+              type: ["string", "null"],
+              description:
+                "This tick's error, or null (at most 500 characters, secrets redacted). A source that answered when the tick " +
+                "could not be stored is an error too, \"tick not stored: <reason>\": its markets were not kept",
+            },
             tick: TIME,
             last_success: nullable(TIME),
             last_error: nullable(TIME),

@@ -2,16 +2,17 @@
  * The scheduled job: read every source concurrently (each with its own
  * timeout), aggregate what the sources that answered gave, store the tick in
  * one transaction (with the rank sums' maintenance and the purge), record each
- * source's health. A tick writes all of its points or none; it writes none
- * only when every source failed. Overlapping runs of a minute fetch once (a
- * lease in D1).
+ * source's health with the outcome. A tick writes all of its points or none;
+ * it writes none only when every source failed or its batch failed.
+ * Overlapping runs of a minute fetch once (a lease in D1); a run that stores
+ * nothing gives the minute back, so a retry of that minute reads it again.
  */
 import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
 import { publicText, publicValue } from "../lib/redact";
 import { errorText } from "../sources/http";
 import type { MarketSummary, Source, SourceReading } from "../sources/types";
 import { recordSourceStatuses, type SourceStatus } from "../storage/sources";
-import { claimTick, DuplicateTickError, insertTick, maintainStorage, tickExists } from "../storage/ticks";
+import { claimTick, DuplicateTickError, insertTick, maintainStorage, releaseTick, tickExists, type WriteCost } from "../storage/ticks";
 import { MINUTE_MS } from "../storage/window";
 import { publishTick } from "../alerts/messages";
 import { METRIC_TYPES } from "../metric-types";
@@ -25,10 +26,23 @@ export interface SourceOutcome extends SourceStatus {
 
 export type TickOutcome =
   | { status: "stored"; ts: number; points: number; sources: SourceOutcome[]; stored: readonly Point[] }
+  /** The minute is already stored. */
   | { status: "duplicate"; ts: number }
+  /** Another run holds the minute's claim and is reading it. */
+  | { status: "skipped"; ts: number }
   | { status: "failed"; ts: number; error: string; sources: SourceOutcome[] };
 
-/** How long a run's claim on its minute keeps overlapping runs from fetching (a crashed run's expires). */
+/**
+ * How long a run's claim on its minute keeps overlapping runs from fetching.
+ * A run that ends without storing gives its claim back at once; only a
+ * crashed run's claim (the isolate killed, `kill -9` of wrangler dev) waits
+ * this long. It outlasts a live run (the sources are read concurrently, each
+ * within its 10 s timeout, then aggregation and one batch: seconds) so that a
+ * duplicate trigger does not read the minute again, and it is short enough
+ * for a retry of a crashed minute to read it within the next minute. Should a
+ * run ever outlive it, a second read costs a fetch, never a second copy: the
+ * ticks table stores a minute once.
+ */
 export const LEASE_MS = 50_000;
 
 /** Ticks are stamped with the minute they were scheduled for. */
@@ -47,80 +61,117 @@ export async function runScheduled(env: TrackerEnv, scheduledTime: number): Prom
     outcome = { status: "failed", ts, error: err.message, sources: [] };
   }
   if (outcome.status === "stored") await handToAlerts(env, outcome.ts, outcome.stored);
-  // A stored tick carried this run's maintenance in its own transaction.
-  if (outcome.status !== "stored") await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
+  // A stored tick carried the minute's maintenance in its own transaction; a
+  // skipped run leaves it to the run that is reading (whose batch it would only make retry).
+  if (outcome.status === "failed") await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
   return outcome;
 }
 
 export async function runTick(db: D1Database, config: Config, scheduledTime: number): Promise<TickOutcome> {
   const ts = tickTime(scheduledTime);
-  const started = Date.now();
   try {
     if (await tickExists(db, ts)) return duplicate(ts);
     // Overlapping runs of this minute: only the first reads the upstreams.
-    if (!(await claimTick(db, ts, Date.now(), Date.now() + LEASE_MS))) {
+    const expires = Date.now() + LEASE_MS;
+    if (!(await claimTick(db, ts, Date.now(), expires))) {
       console.log({ msg: "tick skipped: another run is reading this minute", tick: iso(ts) });
-      return { status: "duplicate", ts };
+      return { status: "skipped", ts };
     }
-
-    const sources = await Promise.all(config.sources.map((source) => readSource(source, db, ts, config)));
-    const outcomes = sources.map((entry) => entry.outcome);
-    const readings = sources.flatMap((entry) => (entry.reading ? [{ source: entry.outcome.source, ...entry.reading }] : []));
-    if (readings.length === 0) {
-      await recordStatuses(db, ts, outcomes);
-      const error = outcomes.map((outcome) => outcome.error).join("; ");
-      console.error({ msg: "tick failed: no source could be read", tick: iso(ts), sources: outcomes });
-      return { status: "failed", ts, error, sources: outcomes };
+    let stored = false;
+    try {
+      const outcome = await readAndStore(db, config, ts);
+      stored = outcome.status === "stored";
+      return outcome;
+    } finally {
+      // The one place a claim is given back, whatever ended the run without storing.
+      if (!stored) await giveBack(db, ts, expires);
     }
-
-    const sourceOf = new Map<MarketSummary, string>();
-    for (const reading of readings) for (const market of reading.markets) sourceOf.set(market, reading.source);
-    const { points, stats, rejected, outcomes: marketOutcomes, medians } = aggregate(
-      readings.flatMap((reading) => reading.markets),
-      { outlierTolerance: config.outlierTolerance },
-    );
-    // Each source's status counts what it lost in aggregation too (duplicates, outliers).
-    for (const { market, reason } of rejected) {
-      const outcome = outcomes.find((o) => o.source === sourceOf.get(market));
-      if (outcome) outcome.dropped = { ...outcome.dropped, [reason]: (outcome.dropped[reason] ?? 0) + 1 };
-    }
-    await recordStatuses(db, ts, outcomes);
-
-    const droppedAtSource = mergeCounts(readings.map((reading) => reading.dropped));
-    const breakdowns = breakdownsBySource(marketOutcomes, medians, (market) => sourceOf.get(market), config.outlierTolerance);
-    const written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points, breakdowns });
-    console.log({
-      msg: "tick stored",
-      tick: iso(ts),
-      markets_read: stats.markets + stats.duplicates + total(droppedAtSource),
-      markets_used: stats.markets - stats.skipped,
-      skipped: {
-        ...droppedAtSource,
-        no_usable_value: stats.skipped,
-        duplicate: stats.duplicates,
-      },
-      prices_dropped: {
-        outlier: stats.outliers,
-        no_consensus: stats.noConsensus,
-        ambiguous_pair: stats.ambiguousPairs,
-        tolerance: config.outlierTolerance,
-      },
-      values_ignored: stats.ignored,
-      non_finite: stats.nonFinite,
-      points_written: points.length,
-      // Sources whose per-market breakdown was too large to store (GET .../markets says complete: false).
-      breakdowns_omitted: breakdowns.filter((breakdown) => breakdown.omitted).map((breakdown) => breakdown.source),
-      rows_written: written.rowsWritten,
-      duration_ms: Date.now() - started,
-      sources: outcomes,
-    });
-    return { status: "stored", ts, points: points.length, sources: outcomes, stored: points };
   } catch (err) {
-    if (err instanceof DuplicateTickError) return duplicate(ts);
     const error = publicText(errorText(err), config.secrets);
     console.error({ msg: "tick failed", tick: iso(ts), error });
     return { status: "failed", ts, error, sources: [] };
   }
+}
+
+/** Read the sources, aggregate, store; record the sources' statuses with the outcome. */
+async function readAndStore(db: D1Database, config: Config, ts: number): Promise<TickOutcome> {
+  const started = Date.now();
+  const sources = await Promise.all(config.sources.map((source) => readSource(source, db, ts, config)));
+  const outcomes = sources.map((entry) => entry.outcome);
+  const readings = sources.flatMap((entry) => (entry.reading ? [{ source: entry.outcome.source, ...entry.reading }] : []));
+  if (readings.length === 0) {
+    await recordStatuses(db, ts, outcomes);
+    const error = outcomes.map((outcome) => outcome.error).join("; ");
+    console.error({ msg: "tick failed: no source could be read", tick: iso(ts), sources: outcomes });
+    return { status: "failed", ts, error, sources: outcomes };
+  }
+
+  const sourceOf = new Map<MarketSummary, string>();
+  for (const reading of readings) for (const market of reading.markets) sourceOf.set(market, reading.source);
+  const { points, stats, rejected, outcomes: marketOutcomes, medians } = aggregate(
+    readings.flatMap((reading) => reading.markets),
+    { outlierTolerance: config.outlierTolerance },
+  );
+  // Each source's status counts what it lost in aggregation too (duplicates, outliers).
+  for (const { market, reason } of rejected) {
+    const outcome = outcomes.find((o) => o.source === sourceOf.get(market));
+    if (outcome) outcome.dropped = { ...outcome.dropped, [reason]: (outcome.dropped[reason] ?? 0) + 1 };
+  }
+
+  const droppedAtSource = mergeCounts(readings.map((reading) => reading.dropped));
+  const breakdowns = breakdownsBySource(marketOutcomes, medians, (market) => sourceOf.get(market), config.outlierTolerance);
+  let written: WriteCost;
+  try {
+    written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points, breakdowns });
+  } catch (err) {
+    // Another run stored the minute meanwhile: its statuses stand.
+    if (err instanceof DuplicateTickError) return duplicate(ts);
+    const error = publicText(errorText(err), config.secrets);
+    // The sources that answered gave nothing that was kept: /sources must not call them ok for this minute.
+    const notStored = outcomes.map((outcome): SourceOutcome =>
+      outcome.status === "ok" ? { ...outcome, status: "error", error: `tick not stored: ${error}` } : outcome,
+    );
+    await recordStatuses(db, ts, notStored);
+    console.error({ msg: "tick failed: not stored", tick: iso(ts), error, sources: notStored });
+    return { status: "failed", ts, error, sources: notStored };
+  }
+  await recordStatuses(db, ts, outcomes);
+  console.log({
+    msg: "tick stored",
+    tick: iso(ts),
+    markets_read: stats.markets + stats.duplicates + total(droppedAtSource),
+    markets_used: stats.markets - stats.skipped,
+    skipped: {
+      ...droppedAtSource,
+      no_usable_value: stats.skipped,
+      duplicate: stats.duplicates,
+    },
+    prices_dropped: {
+      outlier: stats.outliers,
+      no_consensus: stats.noConsensus,
+      ambiguous_pair: stats.ambiguousPairs,
+      tolerance: config.outlierTolerance,
+    },
+    values_ignored: stats.ignored,
+    non_finite: stats.nonFinite,
+    points_written: points.length,
+    // Sources whose per-market breakdown was too large to store (GET .../markets says complete: false).
+    breakdowns_omitted: breakdowns.filter((breakdown) => breakdown.omitted).map((breakdown) => breakdown.source),
+    rows_written: written.rowsWritten,
+    duration_ms: Date.now() - started,
+    sources: outcomes,
+  });
+  return { status: "stored", ts, points: points.length, sources: outcomes, stored: points };
+}
+
+/**
+ * Give the minute back after a run that stored nothing, so that a retry reads
+ * it at once. Failing that, the claim expires after LEASE_MS.
+ */
+async function giveBack(db: D1Database, ts: number, expires: number): Promise<void> {
+  await releaseTick(db, ts, expires).catch((err) =>
+    console.error({ msg: "giving the minute back failed: it is free again when the claim expires", tick: iso(ts), error: errorText(err) }),
+  );
 }
 
 /** Source health is worth keeping but never worth failing the tick for. */
@@ -188,7 +239,7 @@ export async function maintain(db: D1Database, now: number): Promise<void> {
 }
 
 function duplicate(ts: number): TickOutcome {
-  console.log({ msg: "tick skipped: this minute is already stored", tick: iso(ts) });
+  console.log({ msg: "tick duplicate: this minute is already stored", tick: iso(ts) });
   return { status: "duplicate", ts };
 }
 

@@ -16,8 +16,12 @@
  *   and lo extends back over them.
  *
  * Each of these is planned from a read of the state and the sums and written
- * in one batch whose last statement checks that the ledger did not move in
- * between (NOT NULL), so overlapping runs never mix: the loser writes nothing.
+ * in one batch that starts with the ledger's compare-and-bump (`Plan.check`):
+ * it fails (NOT NULL) when the ledger moved since the read, rolling the batch
+ * back, so overlapping runs never mix: the loser writes nothing and retries.
+ * Every write of sums, metrics and frames passes the check first, so a batch
+ * that passed it runs against the very state it was planned from, and a later
+ * failure in it is a real error, not a race.
  */
 import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
 import { MINUTE_MS, WINDOW_MS } from "./window";
@@ -243,6 +247,16 @@ function aroundShift(stat: SlotStats, k: number) {
 }
 
 export interface Plan {
+  /**
+   * The ledger's compare-and-bump, with the new bounds and figures' state: the
+   * first statement of any batch that writes (a tick's own record may precede
+   * it). The statements below never read tracker_state, so they see no
+   * difference for running after it.
+   */
+  check: D1PreparedStatement;
+  /** Whether the run changes anything: a run without a tick writes only then. */
+  moved: boolean;
+  /** The writes, to follow `check` in the same batch. */
   statements: D1PreparedStatement[];
   /** What the run did, for the log. */
   summary: Record<string, unknown>;
@@ -258,7 +272,7 @@ export interface AdvanceInput {
 /**
  * Plan one run's writes of the sums: add the tick (if any), slide lo, rebuild
  * due blocks, convert a chunk of old points, purge. Returns the statements for
- * the caller's batch, ending with the ledger check.
+ * the caller's batch and the ledger check that must precede them.
  */
 export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { state: LedgerState; sums: Sums; rowsRead: number }): Promise<Plan> {
   const state = pre?.state ?? (await readLedgerState(db));
@@ -474,19 +488,15 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
     purgedUntil !== state.purged_until ||
     convertUntil !== state.convert_until ||
     dayText !== state.day;
-  if (moved) {
-    // Last: fails (NOT NULL) if anyone wrote the sums since we read them, rolling the batch back.
-    statements.push(
-      db
-        .prepare(
-          `UPDATE tracker_state SET ledger = CASE WHEN ledger = ?1 THEN ?1 + 1 END,
-             lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6, version = version + ?7`,
-        )
-        // The API shows the figures: a run without a tick that changes them is a new version (a tick's own batch bumps it).
-        .bind(state.ledger, lo, newHi, purgedUntil, convertUntil, dayText, tick === undefined && dayPlan.changed ? 1 : 0),
-    );
-  }
-  return { statements, summary, rowsRead };
+  // Fails (NOT NULL) if anyone wrote the sums since we read them, rolling the batch back.
+  const check = db
+    .prepare(
+      `UPDATE tracker_state SET ledger = CASE WHEN ledger = ?1 THEN ?1 + 1 END,
+         lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6, version = version + ?7`,
+    )
+    // The API shows the figures: a run without a tick that changes them is a new version (a tick's own batch bumps it).
+    .bind(state.ledger, lo, newHi, purgedUntil, convertUntil, dayText, tick === undefined && dayPlan.changed ? 1 : 0);
+  return { check, moved, statements, summary, rowsRead };
 }
 
 /** Blocks due for an exact rebuild at minute `now`: one in turn every few minutes, and drifted ones. */

@@ -90,8 +90,9 @@ export async function tickExists(db: D1Database, ts: number): Promise<boolean> {
 
 /**
  * Claim the minute `ts` for reading the upstreams, until `expires` (epoch ms).
- * Of overlapping runs of one minute only the first gets it; a crashed run's
- * claim expires, and another minute is never blocked.
+ * Of overlapping runs of one minute only the first gets it; a claim is given
+ * back by releaseTick when the run stores nothing, a crashed run's claim
+ * expires, and another minute is never blocked.
  */
 export async function claimTick(db: D1Database, ts: number, now: number, expires: number): Promise<boolean> {
   const result = await db
@@ -102,11 +103,30 @@ export async function claimTick(db: D1Database, ts: number, now: number, expires
 }
 
 /**
- * Store a tick in one transaction: the tick record, new metrics (each gets a
- * free slot), one frame row per block, the rank sums with the tick's values
- * added (and the run's slide and purge), the state. A handful of statements
- * whatever the tick's size. A tick already stored fails the ticks insert,
- * which rolls the batch back: DuplicateTickError.
+ * Give back the claim made by claimTick(db, ts, _, expires), so that another
+ * run of the minute can read it at once. Only while the lease still holds that
+ * very claim (same minute, same expiry): never another run's. (Two claims of
+ * one minute made in the same millisecond look alike; giving back the other's
+ * then costs at most a second read of the minute, never a second copy: the
+ * ticks table stores a minute once.) Returns whether it was released.
+ */
+export async function releaseTick(db: D1Database, ts: number, expires: number): Promise<boolean> {
+  const result = await db
+    .prepare("UPDATE tick_lease SET expires = 0 WHERE id = 1 AND ts = ?1 AND expires = ?2")
+    .bind(ts, expires)
+    .run();
+  return result.meta.changes === 1;
+}
+
+/**
+ * Store a tick in one transaction: the tick record, the ledger check, new
+ * metrics (each gets a free slot), one frame row per block, the rank sums with
+ * the tick's values added (and the run's slide and purge), the state. A
+ * handful of statements whatever the tick's size. A tick already stored fails
+ * the ticks insert, which rolls the batch back: DuplicateTickError. It comes
+ * before the check because no retry can change it; a failed check (another
+ * run wrote in between, maybe the same new metric into the same free slot) is
+ * retried from a fresh read.
  */
 export async function insertTick(db: D1Database, tick: StoredTick): Promise<WriteCost> {
   for (let attempt = 1; ; attempt++) {
@@ -154,6 +174,7 @@ async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCos
     db
       .prepare("INSERT INTO ticks (ts, stored_at, markets, points) VALUES (?1, ?2, ?3, ?4)")
       .bind(tick.ts, tick.storedAt, tick.markets, tick.points.length),
+    plan.check,
     // New metrics as bound JSON, in as many statements as D1's 2 MB per value needs (none when there is none).
     ...jsonArrayChunks(added).map((payload) =>
       db.prepare("INSERT INTO metrics (metric_type, symbol, slot) SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)").bind(payload),
@@ -183,8 +204,8 @@ export async function maintainStorage(db: D1Database, now: number): Promise<Writ
   for (let attempt = 1; ; attempt++) {
     try {
       const plan = await planAdvance(db, { now });
-      if (plan.statements.length === 0) return { statements: 2, rowsRead: plan.rowsRead + 1, rowsWritten: 0, summary: plan.summary };
-      const batch = cost(await db.batch(plan.statements));
+      if (!plan.moved) return { statements: 2, rowsRead: plan.rowsRead + 1, rowsWritten: 0, summary: plan.summary };
+      const batch = cost(await db.batch([plan.check, ...plan.statements]));
       return { ...batch, statements: batch.statements + 2, rowsRead: batch.rowsRead + plan.rowsRead + 1, summary: plan.summary };
     } catch (err) {
       if (!isLedgerConflict(err) || attempt >= ATTEMPTS) throw err;

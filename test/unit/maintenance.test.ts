@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { seedOurs, tickPoints } from "../../scripts/bench/workload";
 import { readDayState } from "../../src/storage/day";
+import { LEASE_MS, runScheduled } from "../../src/ingest/tick";
 import { claimTick, insertTick, maintainStorage } from "../../src/storage/ticks";
 import {
   count,
@@ -16,46 +17,12 @@ import {
   storedValues,
   T0,
 } from "./helpers";
+import { faultyDatabase } from "./d1-faults";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
 const LAST = T0 / MINUTE;
-
-/**
- * D1 that fails its `failAt`-th statement (counting every statement, inside a
- * batch too). In a batch the statement is replaced by one that fails inside
- * D1 (a CHECK constraint), so the real transaction rolls back as it would.
- */
-function faultyDatabase(db: D1Database, failAt: number) {
-  let seen = 0;
-  const failsNow = () => ++seen === failAt;
-  type Wrapped = { inner: D1PreparedStatement };
-  const wrap = (inner: D1PreparedStatement): D1PreparedStatement & Wrapped =>
-    ({
-      inner,
-      bind: (...values: unknown[]) => wrap(inner.bind(...values)),
-      first: async (...args: [string?]) => {
-        if (failsNow()) throw new Error("D1_ERROR: injected failure");
-        return inner.first(...(args as []));
-      },
-      all: async () => {
-        if (failsNow()) throw new Error("D1_ERROR: injected failure");
-        return inner.all();
-      },
-      run: async () => {
-        if (failsNow()) throw new Error("D1_ERROR: injected failure");
-        return inner.run();
-      },
-    }) as unknown as D1PreparedStatement & Wrapped;
-  const faulty = {
-    prepare: (sql: string) => wrap(db.prepare(sql)),
-    batch: async (statements: (D1PreparedStatement & Wrapped)[]) =>
-      db.batch(statements.map((s) => (failsNow() ? db.prepare("INSERT INTO tick_lease (id) VALUES (2)") : s.inner))),
-    withSession: () => faulty,
-  } as unknown as D1Database;
-  return { db: faulty, statements: () => seen };
-}
 
 /** The minute is entirely stored (every point, its tick record) or entirely absent; true when stored. */
 async function tickIsWholeOrAbsent(ts: number, points: number) {
@@ -193,7 +160,11 @@ describe("faults: a D1 statement failing at any point leaves consistent data", (
 describe("overlapping scheduled runs", () => {
   it("five runs of one minute started together store one tick, read the upstream once, and no point twice", async () => {
     const upstream = fakeCryptowatch();
-    await Promise.all(Array.from({ length: 5 }, () => runCron(T0 + 1_000)));
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => runScheduled(env, T0 + 1_000)));
+    // One reads and stores; the others found the minute claimed (or, later, stored).
+    const statuses = outcomes.map((outcome) => outcome.status).sort();
+    expect(statuses.filter((status) => status === "stored")).toHaveLength(1);
+    expect(statuses.every((status) => ["stored", "skipped", "duplicate"].includes(status))).toBe(true);
     expect(await count("ticks")).toBe(1);
     const summaries = upstream.requests.filter((r) => new URL(r.url).pathname === "/markets/summaries");
     expect(summaries).toHaveLength(1);
@@ -205,16 +176,16 @@ describe("overlapping scheduled runs", () => {
 
   it("a crashed run's claim expires, and never blocks another minute", async () => {
     fakeCryptowatch();
-    // A run claimed T0 and died. A retry of T0 while the claim holds reads nothing.
-    expect(await claimTick(env.DB, T0, Date.now(), Date.now() + 50_000)).toBe(true);
-    await runCron(T0);
+    // A run claimed T0 and died (it never gave the minute back). A retry of T0 while the claim holds reads nothing.
+    expect(await claimTick(env.DB, T0, Date.now(), Date.now() + LEASE_MS)).toBe(true);
+    expect((await runScheduled(env, T0)).status).toBe("skipped");
     expect(await count("ticks")).toBe(0);
     // The next minute ticks at once.
     await runCron(T0 + MINUTE);
     expect(await count("ticks")).toBe(1);
     // Once the claim on T0 expired, a late retry of T0 ticks.
     await env.DB.prepare("UPDATE tick_lease SET ts = ?1, expires = ?2").bind(T0, Date.now() - 1).run();
-    await runCron(T0);
+    expect((await runScheduled(env, T0)).status).toBe("stored");
     expect(await count("ticks")).toBe(2);
   });
 

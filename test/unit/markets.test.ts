@@ -202,9 +202,9 @@ describe("the breakdown describes stored data only", () => {
     await tick({ SOURCES: "okx" }, T0);
     const batch = env.DB.batch.bind(env.DB);
     let calls = 0;
-    // The second batch of the run is the tick's (the first records the sources' health).
+    // The first batch of the run is the tick's (the sources' health is recorded after it, with the outcome).
     vi.spyOn(env.DB, "batch").mockImplementation(async (statements) => {
-      if (++calls === 2) throw new Error("D1_ERROR: the tick's transaction failed");
+      if (++calls === 1) throw new Error("D1_ERROR: the tick's transaction failed");
       return batch(statements);
     });
     const outcome = await tick({ SOURCES: "okx" }, T0 + MINUTE);

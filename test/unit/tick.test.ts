@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { runScheduled } from "../../src/ingest/tick";
+import { claimTick, releaseTick } from "../../src/storage/ticks";
 import { count, storedValues, fakeCryptowatch, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, runCron, setNow, summariesBody, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
@@ -204,5 +206,98 @@ describe("the scheduled tick", () => {
     });
     expect((await getJson("/metric_types/volume/metrics/btc/rank")).body).toEqual({ rank: 1, total: 6 });
     expect((await getJson("/")).body).toMatchObject({ status: "ok", last_tick: "2026-11-29T12:00:00.000Z" });
+  });
+});
+
+describe("a run that stores nothing gives its minute back", () => {
+  const tick = (time: number) => runScheduled(env, time);
+  const lease = () => env.DB.prepare("SELECT ts, expires FROM tick_lease").first<{ ts: number | null; expires: number }>();
+  const iso = (ts: number) => new Date(ts).toISOString();
+
+  it("every source failing: a retry in the same minute reads the upstream again and stores the retry's tick", async () => {
+    const upstream = fakeCryptowatch({ summaries: () => jsonResponse({ error: "Internal" }, 500) });
+    expect((await tick(T0 + 1_000)).status).toBe("failed");
+    // Given back at once: the claim names the minute but has expired.
+    expect(await lease()).toEqual({ ts: T0, expires: 0 });
+
+    upstream.summaries = () => jsonResponse(summariesBody({ "kraken:btceur": [100, 1, 100] }));
+    expect((await tick(T0 + 30_000)).status).toBe("stored");
+    expect(await storedValues()).toEqual([
+      { metric_type: "price", symbol: "btceur", ts: T0, value: 100 },
+      { metric_type: "volume", symbol: "btc", ts: T0, value: 1 },
+      { metric_type: "volume", symbol: "eur", ts: T0, value: 100 },
+    ]);
+    expect(upstream.requests.filter((r) => new URL(r.url).pathname === "/markets/summaries")).toHaveLength(2);
+  });
+
+  it("a batch that fails: the minute is given back, /sources says it was not stored, a retry in the same minute stores it", async () => {
+    fakeCryptowatch();
+    expect((await tick(T0 - MINUTE)).status).toBe("stored");
+    const before = await storedValues();
+    // A real failure inside D1's transaction, after the ledger check: the frames insert aborts.
+    await env.DB.prepare("CREATE TRIGGER fail_frames BEFORE INSERT ON frames BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END").run();
+    const error = vi.spyOn(console, "error");
+    let outcome;
+    try {
+      outcome = await tick(T0);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER fail_frames").run();
+    }
+    expect(outcome).toMatchObject({ status: "failed", error: expect.stringContaining("disk I/O error") });
+    expect(error).toHaveBeenCalledWith(expect.objectContaining({ msg: "tick failed: not stored" }));
+    expect(await storedValues()).toEqual(before);
+    expect(await count("ticks")).toBe(1);
+    expect(await lease()).toEqual({ ts: T0, expires: 0 });
+
+    // The source answered, but what it gave was not kept: not "ok" for this minute.
+    setNow(T0 + 30_000);
+    const [status] = (await getJson("/sources")).body.sources;
+    expect(status).toMatchObject({
+      source: "cryptowatch",
+      status: "error",
+      tick: iso(T0),
+      error: expect.stringMatching(/^tick not stored: .*disk I\/O error/),
+      last_success: iso(T0 - MINUTE),
+      last_error: iso(T0),
+    });
+    expect((await getJson("/")).body.sources).toBe("0/1 ok");
+
+    expect((await tick(T0 + 40_000)).status).toBe("stored");
+    expect((await storedValues()).filter((p) => p.ts === T0)).toHaveLength(11);
+    const [after] = (await getJson("/sources")).body.sources;
+    expect(after).toMatchObject({ status: "ok", error: null, tick: iso(T0), last_success: iso(T0) });
+    expect((await getJson("/")).body.sources).toBe("1/1 ok");
+  });
+
+  it("a run that finds the minute claimed is skipped, reads nothing, and says so; a stored minute is a duplicate", async () => {
+    const upstream = fakeCryptowatch();
+    const log = vi.spyOn(console, "log");
+    // Another run (alive or crashed) holds the claim on T0.
+    expect(await claimTick(env.DB, T0, Date.now(), Date.now() + 50_000)).toBe(true);
+    expect(await tick(T0)).toEqual({ status: "skipped", ts: T0 });
+    expect(log).toHaveBeenCalledWith({ msg: "tick skipped: another run is reading this minute", tick: iso(T0) });
+    expect(upstream.requests).toHaveLength(0);
+    // The skipped run did not give the other run's claim back.
+    expect((await lease())?.expires).toBeGreaterThan(Date.now());
+
+    expect((await tick(T0 + MINUTE)).status).toBe("stored");
+    expect(await tick(T0 + MINUTE + 5_000)).toEqual({ status: "duplicate", ts: T0 + MINUTE });
+    expect(log).toHaveBeenCalledWith({ msg: "tick duplicate: this minute is already stored", tick: iso(T0 + MINUTE) });
+  });
+});
+
+describe("the claim itself", () => {
+  it("is released only while it still holds this run's claim", async () => {
+    const now = Date.now();
+    expect(await claimTick(env.DB, T0, now, now + 50_000)).toBe(true);
+    // Another claim of the same minute (another expiry) is not ours to give back.
+    expect(await releaseTick(env.DB, T0, now + 49_999)).toBe(false);
+    // Another minute took the lease: giving back T0 leaves it alone.
+    expect(await claimTick(env.DB, T0 + MINUTE, now, now + 50_000)).toBe(true);
+    expect(await releaseTick(env.DB, T0, now + 50_000)).toBe(false);
+    expect(await claimTick(env.DB, T0 + MINUTE, now + 1, now + 50_001)).toBe(false);
+    // Its own run gives it back; then the minute can be claimed again at once.
+    expect(await releaseTick(env.DB, T0 + MINUTE, now + 50_000)).toBe(true);
+    expect(await claimTick(env.DB, T0 + MINUTE, now + 1, now + 50_001)).toBe(true);
   });
 });
