@@ -507,7 +507,10 @@
     const time = (iso) => (iso ? formatTime(Date.parse(iso)).slice(11) : "–");
     const COLUMNS = [["Source"], ["Status", "state"], ["Markets", "num"], ["Latency", "num"], ["Last success"]];
     // The row names its source: "error: could not reach ...", not "error: kraken: could not reach ...".
-    const failure = (row) => (row.error ?? "").replace(`${row.source}: `, "");
+    const failure = (row) => {
+      const error = row.error ?? "";
+      return error.startsWith(`${row.source}: `) ? error.slice(row.source.length + 2) : error;
+    };
     return element(
       "table",
       { id: "sources-table" },
