@@ -327,15 +327,15 @@
     title.replaceChildren(current.symbol, element("small", {}, current.type));
     const rank = state.ranking.find((row) => row.symbol === current.symbol);
     const last = current.values.at(-1);
-    const first = current.values[0];
     if (current.error) $("#selected-meta").textContent = current.error;
     else {
-      // The change over the points shown: (latest - oldest) / oldest, as docs/day-figures.md defines change_24h.
-      const change = current.values.length < 2 || first === 0 ? null : (last - first) / first;
+      // The API's figures (/latest, as the list shows them): the 24 h ending at the latest tick,
+      // not the chart's 24 h before now, so the header and the list agree.
+      const figures = state.latest.find((row) => row.symbol === current.symbol);
       $("#selected-meta").replaceChildren(
         `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)} · 24 h `,
-        changeBadge(change),
-        ...dayRange(state.latest.find((row) => row.symbol === current.symbol)),
+        changeBadge(figures?.change_24h),
+        ...dayRange(figures),
         rank ? ` · volatility rank ${rank.rank} of ${state.ranking.length} (std dev ${formatValue(rank.stddev)})` : "",
       );
     }
@@ -499,18 +499,25 @@
     tooltip.style.top = `${Math.max(4, y - 32)}px`;
   }
 
-  /** GET /sources: one row per exchange, failures first-class. */
+  /**
+   * GET /sources: one row per exchange, failures first-class. Each cell carries its
+   * column's name (data-label): at phone width a row is shown as a card of labelled lines.
+   */
   function sourcesTable(rows) {
     const time = (iso) => (iso ? formatTime(Date.parse(iso)).slice(11) : "–");
+    const COLUMNS = [["Source"], ["Status", "state"], ["Markets", "num"], ["Latency", "num"], ["Last success"]];
+    // The row names its source: "error: could not reach ...", not "error: kraken: could not reach ...".
+    const failure = (row) => {
+      const error = row.error ?? "";
+      return error.startsWith(`${row.source}: `) ? error.slice(row.source.length + 2) : error;
+    };
     return element(
       "table",
       { id: "sources-table" },
       element(
         "thead",
         {},
-        element("tr", {}, ...[["Source"], ["Status"], ["Markets", "num"], ["Latency", "num"], ["Last success"]].map(([name, className]) =>
-          element("th", { scope: "col", className: className ?? "" }, name),
-        )),
+        element("tr", {}, ...COLUMNS.map(([name, className]) => element("th", { scope: "col", className: className === "num" ? "num" : "" }, name))),
       ),
       element(
         "tbody",
@@ -519,11 +526,13 @@
           element(
             "tr",
             { className: row.status === "ok" ? "ok" : "error", dataset: { source: row.source }, title: row.error ?? row.last_error_message ?? "" },
-            element("td", {}, row.source),
-            element("td", { className: "state" }, row.status === "ok" ? "ok" : `error: ${row.error ?? ""}`),
-            element("td", { className: "num" }, String(row.markets)),
-            element("td", { className: "num" }, `${row.latency_ms} ms`),
-            element("td", {}, time(row.last_success)),
+            ...[
+              row.source,
+              row.status === "ok" ? "ok" : `error: ${failure(row)}`,
+              String(row.markets),
+              `${row.latency_ms} ms`,
+              time(row.last_success),
+            ].map((text, i) => element("td", { className: COLUMNS[i][1] ?? "", dataset: { label: COLUMNS[i][0] } }, text)),
           ),
         ),
       ),

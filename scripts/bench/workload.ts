@@ -323,5 +323,5 @@ export async function measureRead(db: D1Database, design: Design, read: string, 
   const repeated = await timed(async () => {
     for (let i = 0; i < repeat; i++) await run[read]!();
   });
-  return { cost: measured, ms: repeated.ms / repeat, rows: read === "rank" ? result : undefined, count: Array.isArray(result) ? result.length : 1 };
+  return { cost: measured, ms: repeated.ms / repeat, repeat, rows: read === "rank" ? result : undefined, count: Array.isArray(result) ? result.length : 1 };
 }

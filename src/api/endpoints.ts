@@ -140,11 +140,23 @@ const LATEST_POINT = {
   change_24h: {
     ...NUMBER_OR_NULL,
     description:
-      "(value - oldest) / oldest, the oldest being the metric's oldest point in the 24 h ending at the latest tick " +
-      "(a point exactly 24 h older is out); null with fewer than 2 points, when the oldest is 0, or while the figures are rebuilt",
+      "(value - oldest) / oldest, the oldest being the metric's oldest point in the 24 h ending at the latest tick, " +
+      "(latest tick - 24 h, latest tick]: a point exactly 24 h older than the latest tick is out. Not the 24 h before the " +
+      "request that /history covers: between ticks the two windows differ. Null with fewer than 2 points, when the oldest is 0, " +
+      "or while the figures are rebuilt",
   },
-  min_24h: { ...NUMBER_OR_NULL, description: "The lowest point in that window; null only while the figures are rebuilt" },
-  max_24h: { ...NUMBER_OR_NULL, description: "The highest point in that window; null only while the figures are rebuilt" },
+  min_24h: {
+    ...NUMBER_OR_NULL,
+    description:
+      "The lowest point in the 24 h ending at the latest tick, as for change_24h (a point exactly 24 h older is out); " +
+      "null only while the figures are rebuilt",
+  },
+  max_24h: {
+    ...NUMBER_OR_NULL,
+    description:
+      "The highest point in the 24 h ending at the latest tick, as for change_24h (a point exactly 24 h older is out); " +
+      "null only while the figures are rebuilt",
+  },
 };
 const MARKET_VALUES = {
   exchange: { type: "string", examples: ["kraken"] },

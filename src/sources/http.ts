@@ -26,7 +26,7 @@ export async function getJson(
   try {
     response = await ctx.fetch(url, { headers: { accept: "application/json", "user-agent": USER_AGENT, ...headers } });
   } catch (err) {
-    throw new UpstreamError(source, `request failed: ${errorText(err)}`);
+    throw new UpstreamError(source, requestFailure(err, url));
   }
   const body = await readBody(response, source, ctx.signal);
   let parsed: unknown;
@@ -100,6 +100,33 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * workerd's words when a fetch gets no connection: a refused connection
+ * rejects with `Network connection lost.`; a host name that does not resolve
+ * (and so every host when there is no network) with `internal error;
+ * reference = <id>`, its wording for any failure it does not expose to
+ * JavaScript (the lookup failure itself goes to workerd's log).
+ */
+const UNREACHABLE: [RegExp, string][] = [
+  [/^internal error; reference = /, "no network, or its name does not resolve"],
+  [/^Network connection lost\.?$/, "connection refused or lost"],
+];
+
+/** Why a request got no response at all, in words a reader can act on. */
+export function requestFailure(err: unknown, url: string): string {
+  const text = errorText(err);
+  const cause = UNREACHABLE.find(([pattern]) => pattern.test(text))?.[1];
+  return cause ? `could not reach ${hostOf(url)} (${cause})` : `request failed: ${text}`;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
 }
 
 /** The error text an upstream put in an error body, if any. */

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cryptowatchInBrowser, launchChromium } from "./browser";
-import { startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+import { freePort, startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 /**
@@ -49,8 +49,13 @@ describe("the dashboard in Chromium", () => {
   });
 
   /** A fresh page on the tracker; records every request it makes and every uncaught error. */
-  async function open(path: string, viewport = { width: 1400, height: 900 }): Promise<{ page: Page; requests: string[] }> {
+  async function open(
+    path: string,
+    viewport = { width: 1400, height: 900 },
+    prepare?: (page: Page) => Promise<unknown>,
+  ): Promise<{ page: Page; requests: string[] }> {
     const page = await browser.newPage({ viewport });
+    await prepare?.(page);
     const requests: string[] = [];
     page.on("request", (request) => requests.push(request.url()));
     page.on("pageerror", (err) => pageErrors.push(`${path}: ${err.message}`));
@@ -201,15 +206,30 @@ describe("the dashboard in Chromium", () => {
     await page.close();
   });
 
-  it("shows the chosen metric's 24 h change, (latest - oldest) / oldest of its history, coloured by direction", async () => {
-    const { page } = await open("/#/price/btcusd");
-    const values = Object.values((await tracker.get("/metric_types/price/metrics/btcusd/history")).body.history) as number[];
-    expect(values.length).toBeGreaterThan(1);
-    const change_24h = (values.at(-1)! - values[0]!) / values[0]!;
-    const shown = await page.$eval("#selected-meta .change", (span) => ({ change: Number(span.getAttribute("data-change")), className: span.className, text: span.textContent }));
-    expect(shown.change).toBeCloseTo(change_24h, 12);
-    expect(shown.className).toBe(`change ${change_24h > 0 ? "up" : change_24h < 0 ? "down" : "flat"}`);
-    expect(shown.text).toMatch(/^[+−]?\d+(\.\d+)?%$/);
+  it("shows the chosen metric's 24 h change as the API gives it, the same in the header and the list, whatever history the chart draws", async () => {
+    // The chart's history covers the 24 h before the request, the API's change_24h the 24 h
+    // ending at the latest tick. Here the history lacks its oldest point, as when it is asked
+    // a minute after the tick: the header must still show the API's figure.
+    const dropOldest = (page: Page) =>
+      page.route("**/metric_types/price/metrics/btcusd/history", async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as { history: Record<string, number> };
+        delete body.history[Object.keys(body.history)[0]!];
+        await route.fulfill({ response, json: body });
+      });
+    // Run alone, this test makes the tick the first test makes (it builds the 24 h figures).
+    if ((await tracker.get("/metric_types/price/metrics/btcusd")).body.latest.change_24h === null) await tracker.tick();
+    const { page } = await open("/#/price/btcusd", undefined, dropOldest);
+    const shortened = (await historyCount("price", "btcusd")) - 1;
+    await page.waitForFunction((n) => (window as any).trackerDashboard.chart?.data[0].length === n, shortened, PATIENCE);
+    const { change_24h } = (await tracker.get("/metric_types/price/metrics/btcusd")).body.latest as { change_24h: number | null };
+    expect(change_24h).not.toBeNull();
+    const header = await page.$eval("#selected-meta .change", (span) => ({ change: span.getAttribute("data-change"), className: span.className, text: span.textContent }));
+    const listed = await page.getAttribute('#metrics a[data-symbol="btcusd"] .change', "data-change");
+    expect(header.change).toBe(String(change_24h));
+    expect(listed).toBe(String(change_24h));
+    expect(header.className).toBe(`change ${change_24h! > 0 ? "up" : change_24h! < 0 ? "down" : "flat"}`);
+    expect(header.text).toMatch(/^[+−]?\d+(\.\d+)?%$/);
     await page.close();
   });
 
@@ -422,6 +442,70 @@ describe("a newcomer offline: every source fails", () => {
     expect(await page.textContent("#selected-meta")).toContain("npm run seed");
     expect(await page.textContent("#sources-table tbody tr .state")).toMatch(/^error: /);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("offline: no exchange can be reached", () => {
+  // Every exchange source (the default) at a closed local port, and kraken at a name that
+  // never resolves (RFC 6761 .invalid): what a developer without network sees.
+  const NAMES = ["binance", "bitfinex", "bitstamp", "coinbase", "kraken", "kucoin", "okx"];
+  let tracker: Tracker;
+  let browser: Browser;
+  let closed: string;
+
+  beforeAll(async () => {
+    closed = `127.0.0.1:${await freePort()}`;
+    const url = (name: string) => (name === "kraken" ? "https://kraken.invalid" : `http://${closed}/${name}`);
+    tracker = await startTracker({ vars: Object.fromEntries(NAMES.map((name) => [`${name.toUpperCase()}_API_URL`, url(name)])) });
+    browser = await launchChromium();
+    await tracker.tick();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await tracker?.stop();
+  });
+
+  it("each source says which host it could not reach, not the runtime's 'internal error; reference = ...'", async () => {
+    const sources = (await tracker.get("/sources")).body.sources as { source: string; status: string; error: string }[];
+    expect(sources.map((s) => [s.source, s.status, s.error])).toEqual(
+      NAMES.map((name) => [
+        name,
+        "error",
+        expect.stringContaining(
+          name === "kraken" ? "could not reach kraken.invalid (no network, or its name does not resolve)" : `could not reach ${closed} (connection refused or lost)`,
+        ),
+      ]),
+    );
+  });
+
+  it("at phone width (375 px) every column of the Sources table is on the screen", async () => {
+    const page = await browser.newPage({ viewport: { width: 375, height: 812 } });
+    await page.goto(`${tracker.url}/`);
+    await page.waitForSelector("body[data-ready=true]", PATIENCE);
+    await page.waitForFunction((n) => document.querySelectorAll("#sources-table tbody tr").length === n, NAMES.length, PATIENCE);
+    const rows = await page.$$eval("#sources-table tbody tr", (trs) =>
+      trs.map((tr) =>
+        Array.from(tr.querySelectorAll("td"), (td) => {
+          const box = td.getBoundingClientRect();
+          return { text: td.textContent, left: box.left, right: box.right, width: box.width };
+        }),
+      ),
+    );
+    await page.screenshot({ path: join(ARTIFACTS, "dashboard-phone-sources.png"), fullPage: true });
+    // The row names its source once: its status says what failed.
+    expect(rows.map((cells) => [cells[0]!.text, cells[1]!.text])).toEqual(NAMES.map((name) => [name, expect.stringMatching(/^error: could not reach /)]));
+    // Source, status, markets, latency, last success: each cell seen without scrolling sideways.
+    for (const cells of rows) {
+      expect(cells).toHaveLength(5);
+      for (const cell of cells) {
+        expect(cell.width, `${cell.text}`).toBeGreaterThan(0);
+        expect(cell.left, `${cell.text}`).toBeGreaterThanOrEqual(0);
+        expect(cell.right, `${cell.text}`).toBeLessThanOrEqual(375);
+      }
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.close();
   });
 });
