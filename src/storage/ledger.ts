@@ -11,7 +11,8 @@
  *   one minute: subtract e, read the next e), in bounded chunks after an
  *   outage, and purges the frames at or below lo;
  * - a block of slots is rebuilt exactly (two passes over its frames, K = mean)
- *   now and then, and at once when K drifted far from the mean;
+ *   in turn, every block at least once a day, and at once when K drifted far
+ *   from the mean;
  * - a deployed database's `points` are converted into frames, newest first,
  *   and lo extends back over them.
  *
@@ -37,8 +38,10 @@ export const SLIDE_CHUNK_TICKS = 60;
 const CONVERT_MARGIN_MS = 60 * MINUTE_MS;
 /** How many hours of old `points` one run converts. */
 export const CONVERT_CHUNK_MS = 2 * 60 * MINUTE_MS;
-/** A block is rebuilt exactly every REBUILD_EVERY_MINUTES minutes (round robin). */
+/** One block is rebuilt exactly every REBUILD_EVERY_MINUTES minutes (round robin)... */
 export const REBUILD_EVERY_MINUTES = 10;
+/** ...unless that cycle would be longer than this: then more blocks a minute, each at least once a day. */
+export const REBUILD_CYCLE_MAX_MINUTES = 24 * 60;
 /** Extra rebuilds per run of blocks whose K drifted far from the mean. */
 const MAX_DRIFT_REBUILDS = 2;
 
@@ -493,18 +496,43 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   return { statements, summary, rowsRead };
 }
 
-/** Blocks due for an exact rebuild at minute `now`: one in turn every few minutes, and drifted ones. */
+/** The length of the rebuild cycle for `blocks` blocks, in minutes: every block is rebuilt once in it. */
+export const rebuildCycleMinutes = (blocks: number) => Math.min(REBUILD_EVERY_MINUTES * blocks, REBUILD_CYCLE_MAX_MINUTES);
+
+/**
+ * The blocks (indexes into the list of `blocks` blocks) scheduled for an exact
+ * rebuild at minute `minute` (minutes since the epoch): block i at minute
+ * floor(i * L / blocks) of each cycle of L = rebuildCycleMinutes(blocks)
+ * minutes. Up to 144 blocks that is one every 10 minutes; beyond, the cycle is
+ * a day and each minute takes its share, ceil(blocks / 1,440) at most.
+ */
+export function scheduledRebuilds(blocks: number, minute: number): number[] {
+  if (blocks <= 0) return [];
+  const cycle = rebuildCycleMinutes(blocks);
+  const position = ((minute % cycle) + cycle) % cycle;
+  // floor(i * cycle / blocks) === position  <=>  position * blocks / cycle <= i < (position + 1) * blocks / cycle
+  const first = Math.ceil((position * blocks) / cycle);
+  const end = Math.ceil(((position + 1) * blocks) / cycle);
+  return Array.from({ length: end - first }, (_, i) => first + i);
+}
+
+/** Blocks due for an exact rebuild at minute `now`: their turn in the cycle, and drifted ones. */
 function dueBlocks(sums: Sums, now: number): [string, number][] {
   const all = blockList(sums);
-  const due: [string, number][] = [];
-  const minute = Math.floor(now / MINUTE_MS);
-  if (all.length > 0 && minute % REBUILD_EVERY_MINUTES === 0) due.push(all[Math.floor(minute / REBUILD_EVERY_MINUTES) % all.length]!);
+  const slotsOf = (type: string, block: number) => sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
+  // A block with no value in the window holds exact zeros: nothing to rebuild.
+  const due = scheduledRebuilds(all.length, Math.floor(now / MINUTE_MS))
+    .map((i) => all[i]!)
+    .filter(([type, block]) => slotsOf(type, block).some((s) => s !== null && s.n > 0));
   // K far from the mean: s2 - s1^2/n is a small difference of large numbers.
+  let drifted = 0;
   for (const [type, block] of all) {
-    if (due.length > MAX_DRIFT_REBUILDS) break;
+    if (drifted >= MAX_DRIFT_REBUILDS) break;
     if (due.some(([t, b]) => t === type && b === block)) continue;
-    const slots = sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
-    if (slots.some((s) => s !== null && s.n > 0 && s.s2 > 0 && s.s2 - (s.s1 * s.s1) / s.n < s.s2 * 1e-4)) due.push([type, block]);
+    if (slotsOf(type, block).some((s) => s !== null && s.n > 0 && s.s2 > 0 && s.s2 - (s.s1 * s.s1) / s.n < s.s2 * 1e-4)) {
+      due.push([type, block]);
+      drifted++;
+    }
   }
   return due;
 }
