@@ -520,10 +520,8 @@ export function scheduledRebuilds(blocks: number, minute: number): number[] {
 function dueBlocks(sums: Sums, now: number): [string, number][] {
   const all = blockList(sums);
   const slotsOf = (type: string, block: number) => sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
-  // A block with no value in the window holds exact zeros: nothing to rebuild.
-  const due = scheduledRebuilds(all.length, Math.floor(now / MINUTE_MS))
-    .map((i) => all[i]!)
-    .filter(([type, block]) => slotsOf(type, block).some((s) => s !== null && s.n > 0));
+  // Only blocks with a metric are listed (a metric whose values all left is forgotten with them).
+  const due = scheduledRebuilds(all.length, Math.floor(now / MINUTE_MS)).map((i) => all[i]!);
   // K far from the mean: s2 - s1^2/n is a small difference of large numbers.
   let drifted = 0;
   for (const [type, block] of all) {
