@@ -11,8 +11,9 @@
  *   one minute: subtract e, read the next e), in bounded chunks after an
  *   outage, and purges the frames at or below lo;
  * - a block of slots is rebuilt exactly (two passes over its frames, K = mean)
- *   in turn, every block at least once a day, and at once when K drifted far
- *   from the mean;
+ *   in turn, every block at least once a day (a tick also takes the turns of
+ *   up to 2 missed minutes before it), and at once when K drifted far from
+ *   the mean;
  * - a deployed database's `points` are converted into frames, newest first,
  *   and lo extends back over them.
  *
@@ -42,6 +43,8 @@ export const CONVERT_CHUNK_MS = 2 * 60 * MINUTE_MS;
 export const REBUILD_EVERY_MINUTES = 10;
 /** ...unless that cycle would be longer than this: then more blocks a minute, each at least once a day. */
 export const REBUILD_CYCLE_MAX_MINUTES = 24 * 60;
+/** A tick also takes the turns of the minutes before it that had no tick, this many minutes at most. */
+export const REBUILD_CATCH_UP_MINUTES = 3;
 /** Extra rebuilds per run of blocks whose K drifted far from the mean. */
 const MAX_DRIFT_REBUILDS = 2;
 
@@ -301,8 +304,8 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   // Rebuilds ride on ticks (once a minute); a run without one only slides and purges.
   const rebuildable = state.convert_until === null && tick !== undefined;
   // Exact rebuilds, over (lo, hi] as stored; the deltas below apply on top.
-  if (rebuildable && (targetLo === lo || targetLo === lo + MINUTE_MS)) {
-    const due = dueBlocks(sums, now);
+  if (rebuildable && targetLo >= lo && targetLo <= lo + REBUILD_CATCH_UP_MINUTES * MINUTE_MS) {
+    const due = dueBlocks(sums, state.hi, now);
     for (const [type, block] of due) {
       const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, [[type, block]]);
       rowsRead += read;
@@ -516,12 +519,26 @@ export function scheduledRebuilds(blocks: number, minute: number): number[] {
   return Array.from({ length: end - first }, (_, i) => first + i);
 }
 
-/** Blocks due for an exact rebuild at minute `now`: their turn in the cycle, and drifted ones. */
-function dueBlocks(sums: Sums, now: number): [string, number][] {
+/**
+ * The blocks whose turn a tick at `now` takes when the previous tick was at
+ * `previous`: those of its minute and of the minutes without a tick before it
+ * (a missed tick), at most REBUILD_CATCH_UP_MINUTES minutes in all.
+ */
+export function rebuildTurns(blocks: number, previous: number, now: number): number[] {
+  const last = Math.floor(now / MINUTE_MS);
+  const turns = new Set<number>();
+  for (let minute = Math.max(Math.floor(previous / MINUTE_MS) + 1, last - REBUILD_CATCH_UP_MINUTES + 1); minute <= last; minute++) {
+    for (const i of scheduledRebuilds(blocks, minute)) turns.add(i);
+  }
+  return [...turns];
+}
+
+/** Blocks due for an exact rebuild by a tick at `now` after one at `previous`: their turn in the cycle, and drifted ones. */
+function dueBlocks(sums: Sums, previous: number, now: number): [string, number][] {
   const all = blockList(sums);
   const slotsOf = (type: string, block: number) => sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
   // Only blocks with a metric are listed (a metric whose values all left is forgotten with them).
-  const due = scheduledRebuilds(all.length, Math.floor(now / MINUTE_MS)).map((i) => all[i]!);
+  const due = rebuildTurns(all.length, previous, now).map((i) => all[i]!);
   // K far from the mean: s2 - s1^2/n is a small difference of large numbers.
   let drifted = 0;
   for (const [type, block] of all) {

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { BLOCK_SLOTS, REBUILD_CYCLE_MAX_MINUTES, REBUILD_EVERY_MINUTES, scheduledRebuilds } from "../../src/storage/ledger";
+import { BLOCK_SLOTS, REBUILD_CATCH_UP_MINUTES, REBUILD_CYCLE_MAX_MINUTES, REBUILD_EVERY_MINUTES, rebuildTurns, scheduledRebuilds } from "../../src/storage/ledger";
 import { insertTick } from "../../src/storage/ticks";
 import { seedOurs, tickPoints } from "../../scripts/bench/workload";
 import { expectSumsMatchStoredValues, MINUTE, resetDatabase, T0 } from "./helpers";
@@ -60,6 +60,12 @@ describe("the exact rebuild's cost", () => {
     expect(after).toBe(blocks);
     const worst = Math.max(...Array.from({ length: REBUILD_CYCLE_MAX_MINUTES }, (_, i) => scheduledRebuilds(blocks, LAST + i).length));
     expect(worst).toBe(1);
+    // A tick after missed minutes takes their turns too.
+    const worstAfterAGap = Math.max(
+      ...Array.from({ length: REBUILD_CYCLE_MAX_MINUTES }, (_, i) => rebuildTurns(blocks, (LAST + i - 10) * MINUTE, (LAST + i) * MINUTE).length),
+    );
+    expect(worstAfterAGap).toBe(2); // 3 minutes' turns, 0.58 blocks a minute
+    expect(REBUILD_CATCH_UP_MINUTES).toBe(3);
     const mid = (rebuild.atLeast + rebuild.atMost) / 2;
     console.log({
       rowsReadByASteadyTick: plain,
@@ -68,7 +74,7 @@ describe("the exact rebuild's cost", () => {
       at834Blocks: {
         rebuildsADay: { before, after },
         extraRowsReadPerTickAveraged: { before: Math.round((mid * before) / 1440), after: Math.round((mid * after) / 1440) },
-        extraRowsReadWorstTick: mid * worst,
+        extraRowsReadWorstTick: { everyMinuteTicked: mid * worst, afterMissedMinutes: mid * worstAfterAGap },
         daysBetweenRebuildsOfABlock: { before: blocks / before, after: blocks / after },
       },
     });

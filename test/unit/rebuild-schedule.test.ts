@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Point } from "../../src/ingest/aggregate";
-import { BLOCK_SLOTS, PART_SLOTS, scheduledRebuilds } from "../../src/storage/ledger";
+import { BLOCK_SLOTS, PART_SLOTS, REBUILD_CATCH_UP_MINUTES, rebuildTurns, scheduledRebuilds } from "../../src/storage/ledger";
 import { insertTick } from "../../src/storage/ticks";
 import { DAY, expectSumsMatchStoredValues, MINUTE, random, resetDatabase, T0 } from "./helpers";
 
@@ -53,6 +53,37 @@ describe("the rebuild schedule", () => {
     }
   });
 
+  it("a tick after missed minutes takes their turns too, up to 3 minutes' worth: 834 blocks, ticks missing 1 or 2 minutes at a time", () => {
+    const next = random(3);
+    const blocks = 834;
+    const start = 29_400_000 + 3;
+    const span = 3 * MINUTES_A_DAY;
+    const visits: number[][] = Array.from({ length: blocks }, () => []);
+    let previous = start - 1;
+    let missed = 0;
+    for (let minute = start; minute < start + span; minute++) {
+      if (minute - previous < REBUILD_CATCH_UP_MINUTES && next() < 0.2) {
+        missed++;
+        continue;
+      }
+      for (const i of rebuildTurns(blocks, previous * MINUTE, minute * MINUTE)) visits[i]!.push(minute);
+      previous = minute;
+    }
+    expect(missed).toBeGreaterThan(500);
+    for (const [i, minutes] of visits.entries()) {
+      const edges = [start - 1, ...minutes, start + span];
+      // A turn taken at most 2 minutes late.
+      expect(Math.max(...edges.slice(1).map((m, j) => m - edges[j]!)), `block ${i}`).toBeLessThanOrEqual(MINUTES_A_DAY + 2);
+    }
+    // After 10 minutes without a tick, only the last 3 minutes' turns: 144 blocks, one every 10 minutes, so none or one.
+    const ten = (now: number) => rebuildTurns(144, (now - 10) * MINUTE, now * MINUTE);
+    expect(ten(29_400_002)).toEqual([(29_400_000 / 10) % 144]);
+    expect(ten(29_400_003)).toEqual([]);
+    // The previous tick's own minute is not taken again.
+    expect(rebuildTurns(144, 29_400_000 * MINUTE, 29_400_001 * MINUTE)).toEqual([]);
+    expect(rebuildTurns(144, 29_399_999 * MINUTE, 29_400_000 * MINUTE)).toEqual([(29_400_000 / 10) % 144]);
+  });
+
   it("no blocks, no rebuilds", () => {
     expect(scheduledRebuilds(0, 29_400_000)).toEqual([]);
   });
@@ -67,6 +98,40 @@ async function shifts(): Promise<Map<string, number>> {
 }
 
 describe("the rank sums over a day and more of minute ticks", () => {
+  it("a block whose turn fell on a minute without a tick is rebuilt by the next tick", { timeout: 300_000 }, async () => {
+    const next = random(11);
+    const walk = new Map<string, number>();
+    // 100 prices and 10 volumes: 4 blocks, block i's turn at minutes 10 i mod 40.
+    const pointsAt = (): Point[] =>
+      Array.from({ length: 110 }, (_, i): Point => {
+        const symbol = i < 100 ? `p${i}` : `v${i}`;
+        const value = (walk.get(symbol) ?? 10 + i) * (1 + (next() - 0.5) / 50);
+        walk.set(symbol, value);
+        return { metric_type: i < 100 ? "price" : "volume", symbol, value };
+      });
+    const first = T0 / MINUTE;
+    // Missing: the turn of block 1 (minute 10, one minute), of block 2 (minute 60, two minutes), of block 3 (minute 110, three).
+    const missing = new Set([first + 10, first + 60, first + 61, first + 110, first + 111, first + 112]);
+    let before = new Map<string, number>();
+    const moved = new Map<number, Set<string>>();
+    for (let minute = first; minute < first + 130; minute++) {
+      if (missing.has(minute)) continue;
+      const points = pointsAt();
+      await insertTick(env.DB, { ts: minute * MINUTE, storedAt: minute * MINUTE, markets: points.length, points });
+      const after = await shifts();
+      moved.set(minute, new Set([...after].filter(([key, k]) => before.has(key) && before.get(key) !== k).map(([key]) => key.split("/")[0] + "/" + Math.floor(Number(key.split("/")[1]) / BLOCK_SLOTS))));
+      before = after;
+    }
+    // The next tick after a turn missed by 1 or 2 minutes rebuilds that block; after 3 missed minutes the turn is lost.
+    expect(moved.get(first + 11)).toContain("price/1");
+    expect(moved.get(first + 62)).toContain("price/2");
+    expect(moved.get(first + 113)).not.toContain("volume/0");
+    // And the turns that were not missed happen at their minute.
+    expect(moved.get(first + 40)).toContain("price/0");
+    expect(moved.get(first + 30)).toContain("volume/0");
+    await expectSumsMatchStoredValues();
+  });
+
   it("every block is rebuilt in its turn, and the sums stay within rounding of a two-pass recomputation", { timeout: 900_000 }, async () => {
     const next = random(834);
     // 100 prices (blocks 0, 1, 2 of price) and 10 volumes (block 0 of volume): 4 blocks, a cycle of 40 minutes.
