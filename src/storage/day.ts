@@ -51,7 +51,7 @@ export interface DayState {
   ok: boolean;
   /** The segment the front figures belong to (that of lo + 1 minute). */
   front: number;
-  /** Segments whose suffix rows hold every stored value of theirs. */
+  /** Segments after the front whose suffix rows hold every stored value of theirs. */
   built: number[];
   /** A segment whose suffix rows are being built, down to cursor (its lowest step done). */
   build: { segment: number; cursor: number } | null;
@@ -349,6 +349,10 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
     }
     changed = true;
   }
+
+  // Segments up to the front are never looked up again (the front only moves forward while the figures
+  // are exact; anything else starts from STALE): the state keeps the few after it, not every segment since.
+  if (day.built.some((k) => k <= day.front)) day = { ...day, built: day.built.filter((k) => k > day.front) };
 
   // The suffix rows written this run, ring slots reused.
   const rows = [...written].map(([key, row]) => {

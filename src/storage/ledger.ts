@@ -11,7 +11,9 @@
  *   one minute: subtract e, read the next e), in bounded chunks after an
  *   outage, and purges the frames at or below lo;
  * - a block of slots is rebuilt exactly (two passes over its frames, K = mean)
- *   now and then, and at once when K drifted far from the mean;
+ *   in turn, every block at least once a day (a tick also takes the turns of
+ *   up to 2 missed minutes before it), and at once when K drifted far from
+ *   the mean;
  * - a deployed database's `points` are converted into frames, newest first,
  *   and lo extends back over them.
  *
@@ -41,8 +43,12 @@ export const SLIDE_CHUNK_TICKS = 60;
 const CONVERT_MARGIN_MS = 60 * MINUTE_MS;
 /** How many hours of old `points` one run converts. */
 export const CONVERT_CHUNK_MS = 2 * 60 * MINUTE_MS;
-/** A block is rebuilt exactly every REBUILD_EVERY_MINUTES minutes (round robin). */
+/** One block is rebuilt exactly every REBUILD_EVERY_MINUTES minutes (round robin)... */
 export const REBUILD_EVERY_MINUTES = 10;
+/** ...unless that cycle would be longer than this: then more blocks a minute, each at least once a day. */
+export const REBUILD_CYCLE_MAX_MINUTES = 24 * 60;
+/** A tick also takes the turns of the minutes before it that had no tick, this many minutes at most. */
+export const REBUILD_CATCH_UP_MINUTES = 3;
 /** Extra rebuilds per run of blocks whose K drifted far from the mean. */
 const MAX_DRIFT_REBUILDS = 2;
 
@@ -312,8 +318,8 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   // Rebuilds ride on ticks (once a minute); a run without one only slides and purges.
   const rebuildable = state.convert_until === null && tick !== undefined;
   // Exact rebuilds, over (lo, hi] as stored; the deltas below apply on top.
-  if (rebuildable && (targetLo === lo || targetLo === lo + MINUTE_MS)) {
-    const due = dueBlocks(sums, now);
+  if (rebuildable && targetLo >= lo && targetLo <= lo + REBUILD_CATCH_UP_MINUTES * MINUTE_MS) {
+    const due = dueBlocks(sums, state.hi, now);
     for (const [type, block] of due) {
       const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, [[type, block]]);
       rowsRead += read;
@@ -499,18 +505,55 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   return { check, moved, statements, summary, rowsRead };
 }
 
-/** Blocks due for an exact rebuild at minute `now`: one in turn every few minutes, and drifted ones. */
-function dueBlocks(sums: Sums, now: number): [string, number][] {
+/** The length of the rebuild cycle for `blocks` blocks, in minutes: every block is rebuilt once in it. */
+export const rebuildCycleMinutes = (blocks: number) => Math.min(REBUILD_EVERY_MINUTES * blocks, REBUILD_CYCLE_MAX_MINUTES);
+
+/**
+ * The blocks (indexes into the list of `blocks` blocks) scheduled for an exact
+ * rebuild at minute `minute` (minutes since the epoch): block i at minute
+ * floor(i * L / blocks) of each cycle of L = rebuildCycleMinutes(blocks)
+ * minutes. Up to 144 blocks that is one every 10 minutes; beyond, the cycle is
+ * a day and each minute takes its share, ceil(blocks / 1,440) at most.
+ */
+export function scheduledRebuilds(blocks: number, minute: number): number[] {
+  if (blocks <= 0) return [];
+  const cycle = rebuildCycleMinutes(blocks);
+  const position = ((minute % cycle) + cycle) % cycle;
+  // floor(i * cycle / blocks) === position  <=>  position * blocks / cycle <= i < (position + 1) * blocks / cycle
+  const first = Math.ceil((position * blocks) / cycle);
+  const end = Math.ceil(((position + 1) * blocks) / cycle);
+  return Array.from({ length: end - first }, (_, i) => first + i);
+}
+
+/**
+ * The blocks whose turn a tick at `now` takes when the previous tick was at
+ * `previous`: those of its minute and of the minutes without a tick before it
+ * (a missed tick), at most REBUILD_CATCH_UP_MINUTES minutes in all.
+ */
+export function rebuildTurns(blocks: number, previous: number, now: number): number[] {
+  const last = Math.floor(now / MINUTE_MS);
+  const turns = new Set<number>();
+  for (let minute = Math.max(Math.floor(previous / MINUTE_MS) + 1, last - REBUILD_CATCH_UP_MINUTES + 1); minute <= last; minute++) {
+    for (const i of scheduledRebuilds(blocks, minute)) turns.add(i);
+  }
+  return [...turns];
+}
+
+/** Blocks due for an exact rebuild by a tick at `now` after one at `previous`: their turn in the cycle, and drifted ones. */
+function dueBlocks(sums: Sums, previous: number, now: number): [string, number][] {
   const all = blockList(sums);
-  const due: [string, number][] = [];
-  const minute = Math.floor(now / MINUTE_MS);
-  if (all.length > 0 && minute % REBUILD_EVERY_MINUTES === 0) due.push(all[Math.floor(minute / REBUILD_EVERY_MINUTES) % all.length]!);
+  const slotsOf = (type: string, block: number) => sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
+  // Only blocks with a metric are listed (a metric whose values all left is forgotten with them).
+  const due = rebuildTurns(all.length, previous, now).map((i) => all[i]!);
   // K far from the mean: s2 - s1^2/n is a small difference of large numbers.
+  let drifted = 0;
   for (const [type, block] of all) {
-    if (due.length > MAX_DRIFT_REBUILDS) break;
+    if (drifted >= MAX_DRIFT_REBUILDS) break;
     if (due.some(([t, b]) => t === type && b === block)) continue;
-    const slots = sums.get(type)!.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
-    if (slots.some((s) => s !== null && s.n > 0 && s.s2 > 0 && s.s2 - (s.s1 * s.s1) / s.n < s.s2 * 1e-4)) due.push([type, block]);
+    if (slotsOf(type, block).some((s) => s !== null && s.n > 0 && s.s2 > 0 && s.s2 - (s.s1 * s.s1) / s.n < s.s2 * 1e-4)) {
+      due.push([type, block]);
+      drifted++;
+    }
   }
   return due;
 }

@@ -156,6 +156,47 @@ describe("24 h figures", () => {
     expect(exact).toBeGreaterThan(stale);
   });
 
+  it("keep a state that does not grow over a month of ticks, and stay exact", { timeout: 900_000 }, async () => {
+    const next = random(30);
+    const symbols = ["btcusd", "ethusd", "solusd", "usdcusd", "btc", "eth"];
+    const walk = new Map<string, number>();
+    const pointsAt = (): Point[] =>
+      symbols.flatMap((symbol, i): Point[] => {
+        if (next() < 0.1) return [];
+        const value = (walk.get(symbol) ?? 10 + i) * (1 + (next() - 0.5) / 20);
+        walk.set(symbol, value);
+        return [{ metric_type: symbol.endsWith("usd") ? "price" : "volume", symbol, value }];
+      });
+    // A tick every 1 to 2 hours, now and then a few minute ticks or a run without a tick.
+    let ts = T0 + 7 * MINUTE;
+    const end = ts + 30 * DAY;
+    const sizes: { ts: number; built: number; text: number }[] = [];
+    let exact = 0;
+    let runs = 0;
+    while (ts < end) {
+      const roll = next();
+      if (roll < 0.1) {
+        for (let i = 0; i < 5; i++) await tick((ts += MINUTE), pointsAt());
+      } else if (roll < 0.2) await maintain(env.DB, (ts += Math.floor(next() * 20) * MINUTE));
+      else await tick((ts += (60 + Math.floor(next() * 61)) * MINUTE), pointsAt());
+      runs++;
+      if (await expectFiguresMatchStoredValues()) exact++;
+      const text = (await env.DB.prepare("SELECT day FROM tracker_state").first<{ day: string }>())!.day;
+      const day = await dayState();
+      const { hi } = (await env.DB.prepare("SELECT hi FROM tracker_state").first<{ hi: number }>())!;
+      // The window (lo, hi] spans at most three segments: the front, one whole, the current one.
+      if (day.ok) expect(day.built.every((k) => k > day.front && k <= Math.ceil(hi / SEGMENT_MS)), JSON.stringify(day)).toBe(true);
+      sizes.push({ ts, built: day.built.length, text: text.length });
+    }
+    expect(Math.max(...sizes.map((s) => s.built))).toBeLessThanOrEqual(2);
+    // No longer in the last week than in the first two days.
+    const early = Math.max(...sizes.filter((s) => s.ts < T0 + 2 * DAY).map((s) => s.text));
+    const late = Math.max(...sizes.filter((s) => s.ts > end - 7 * DAY).map((s) => s.text));
+    expect(late).toBeLessThanOrEqual(early);
+    expect(late).toBeLessThan(200);
+    expect(exact).toBeGreaterThan(0.95 * runs);
+  });
+
   it("at the window's edge: a value exactly 24 h older than the latest is out, one a minute younger is in", async () => {
     const at = (value: number, symbol = "btcusd"): Point[] => [{ metric_type: "price", symbol, value }];
     await tick(T0, at(100));
