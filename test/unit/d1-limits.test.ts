@@ -13,7 +13,7 @@ import { recordSourceStatuses } from "../../src/storage/sources";
 import { claimTick, insertTick, maintainStorage, readState } from "../../src/storage/ticks";
 import { tickBreakdowns } from "../../scripts/bench/workload";
 import { bindProblems, D1_LIMITS, limitChecked, sqlProblems, sqlShape } from "./d1-limits";
-import { DAY, MINUTE, resetDatabase, T0 } from "./helpers";
+import { databaseBefore0005, DAY, MINUTE, resetDatabase, T0 } from "./helpers";
 
 const list = (n: number, item: (i: number) => string = (i) => String(i)) => Array.from({ length: n }, (_, i) => item(i)).join(", ");
 
@@ -144,15 +144,6 @@ describe("a source's breakdown document", () => {
     expect(accented).toEqual({ source: "kraken", data: JSON.stringify({ tolerance: 0.1, omitted: true }), omitted: true });
   });
 });
-
-/** A database as deployed before migration 0005 (as in migration.test.ts). */
-async function databaseBefore0005() {
-  const { results } = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
-  ).all<{ name: string }>();
-  for (const { name } of results) await env.DB.prepare(`DROP TABLE IF EXISTS "${name}"`).run();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS.filter((migration) => migration.name < "0005"));
-}
 
 describe("converting old points into frames", () => {
   it("writes each block's frame as the 48-argument json_array did, byte for byte, and every value round-trips", async () => {

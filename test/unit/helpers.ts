@@ -1,4 +1,4 @@
-import { createScheduledController, waitOnExecutionContext, createExecutionContext } from "cloudflare:test";
+import { applyD1Migrations, createScheduledController, waitOnExecutionContext, createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { slotFigures, type Figures } from "../../src/storage/day";
 import { expect, vi } from "vitest";
@@ -221,3 +221,11 @@ export async function expectFiguresMatchStoredValues(): Promise<boolean> {
   return ok;
 }
 
+/** A database as deployed before migration 0005: the schema of 0001-0004 only. */
+export async function databaseBefore0005() {
+  const { results } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+  ).all<{ name: string }>();
+  for (const { name } of results) await env.DB.prepare(`DROP TABLE IF EXISTS "${name}"`).run();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS.filter((migration) => migration.name < "0005"));
+}

@@ -5,16 +5,7 @@ import { maintain } from "../../src/ingest/tick";
 import { history, latestPoint, latestPoints, listMetrics, rankAll } from "../../src/storage/queries";
 import { insertTick, maintainStorage, readState } from "../../src/storage/ticks";
 import { windowEndingAt } from "../../src/storage/window";
-import { DAY, expectSumsMatchStoredValues, MINUTE, T0 } from "./helpers";
-
-/** A database as deployed before migration 0005: the schema of 0001-0004 only. */
-async function databaseBefore0005() {
-  const { results } = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
-  ).all<{ name: string }>();
-  for (const { name } of results) await env.DB.prepare(`DROP TABLE IF EXISTS "${name}"`).run();
-  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS.filter((migration) => migration.name < "0005"));
-}
+import { databaseBefore0005, DAY, expectSumsMatchStoredValues, MINUTE, T0 } from "./helpers";
 
 /** Population std, two passes (the reference). */
 function stddev(values: number[]): number {
