@@ -16,7 +16,6 @@ import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
 
 type On<K extends keyof Args> = Pick<Args, K>;
 
-
 function metricNotFound(type: MetricTypeDefinition, name: string): StatusError {
   return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last 24 hours)`);
 }

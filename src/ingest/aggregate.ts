@@ -47,7 +47,6 @@ export interface AggregateStats {
   ambiguousPairs: number;
 }
 
-
 export interface Aggregate {
   points: Point[];
   stats: AggregateStats;

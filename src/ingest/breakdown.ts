@@ -22,7 +22,6 @@ import { utf8Length } from "../lib/utf8";
 /** D1 keeps at most 2,000,000 bytes (UTF-8) per value; a source whose document would be larger is described as omitted. */
 export const BREAKDOWN_MAX_BYTES = 1_900_000;
 
-
 /** JSON has no NaN or Infinity (JSON.stringify would write null anyway: explicit here). */
 const finite = (value: number | undefined): number | null => (value !== undefined && Number.isFinite(value) ? value : null);
 
