@@ -1,19 +1,8 @@
 /** Vars and secrets, parsed and validated once per invocation. */
-import { DEFAULT_OUTLIER_TOLERANCE } from "./ingest/aggregate";
-import { secretValues } from "./lib/redact";
+import { secretValues, type TrackerEnv } from "./domain/env";
 import { DEFAULT_SOURCES, isSourceName, SOURCES, type SourceName } from "./sources/registry";
 import type { Source } from "./sources/types";
-
-/** Secrets are not in wrangler.toml, so `wrangler types` does not list them. */
-export interface Secrets {
-  CRYPTOWATCH_API_KEY?: string;
-  /** Where alerts are POSTed; no delivery when unset. */
-  ALERT_WEBHOOK_URL?: string;
-  /** Key of the X-Signature HMAC-SHA256 of each alert body; unsigned when unset. */
-  ALERT_WEBHOOK_SECRET?: string;
-}
-
-export type TrackerEnv = Env & Secrets;
+import { MINUTE_MS } from "./lib/time";
 
 export interface Config {
   sources: Source[];
@@ -26,6 +15,8 @@ export interface Config {
 }
 
 export const DEFAULT_SOURCE_TIMEOUT_MS = 10_000;
+/** t of the outlier rule (src/ingest/aggregate.ts) when OUTLIER_TOLERANCE is unset. */
+export const DEFAULT_OUTLIER_TOLERANCE = 0.1;
 
 /** A var with a value the tracker cannot run with; the tick logs it and writes nothing. */
 export class ConfigError extends Error {
@@ -123,7 +114,7 @@ export function loadAlertConfig(env: TrackerEnv): AlertConfig {
     }
     webhook = { url: url.href, secret: env.ALERT_WEBHOOK_SECRET || undefined, timeoutMs: DEFAULT_WEBHOOK_TIMEOUT_MS };
   }
-  return { settings: { multiplier, minPoints, cooldownMs: cooldown * 60_000 }, webhook };
+  return { settings: { multiplier, minPoints, cooldownMs: cooldown * MINUTE_MS }, webhook };
 }
 
 function number(raw: string | undefined, name: string, fallback: number): number {

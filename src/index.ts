@@ -1,7 +1,7 @@
 import { handleQueue } from "./alerts/consumer";
 import type { AlertMessage } from "./alerts/messages";
 import { handleFetch } from "./api/router";
-import type { TrackerEnv } from "./config";
+import type { TrackerEnv } from "./domain/env";
 import { runScheduled } from "./ingest/tick";
 
 export { AlertWindow } from "./alerts/window";

@@ -7,7 +7,8 @@
 import type { PointRow, RankRow, Reader } from "../../src/storage/queries";
 import { cost, DuplicateTickError, type StoredTick, type TrackerState as OursState, type WriteCost } from "../../src/storage/ticks";
 import type { Window } from "../../src/storage/window";
-import { MINUTE_MS, WINDOW_MS } from "../../src/storage/window";
+import { MINUTE_MS } from "../../src/lib/time";
+import { WINDOW_MS } from "../../src/storage/window";
 
 const HOUR_MS = 60 * MINUTE_MS;
 

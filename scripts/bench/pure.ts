@@ -23,12 +23,11 @@ export async function timePureTick(markets: number, runs: number) {
     };
   }
   const body = JSON.stringify({ result, allowance: { cost: 0.015, remaining: 9.9 } });
-  const db = {
-    // The stored catalogue, fresh (fetched at 0 = ctx.now), in src/sources/catalog.ts's format.
-    prepare: () => ({ bind: () => ({ first: async () => ({ catalog: JSON.stringify({ pairs: catalog, missing: [] }), fetched_at: 0 }) }) }),
-  } as unknown as D1Database;
+  // The stored catalogue, fresh (fetched at 0 = ctx.now), in src/sources/catalog.ts's format, parsed on each read as D1's is.
+  const stored = JSON.stringify({ pairs: catalog, missing: [] });
+  const catalogs = { load: async () => ({ catalog: JSON.parse(stored) as Record<string, unknown>, fetchedAt: 0 }), save: async () => {} };
   const source = cryptowatch({ baseUrl: "http://upstream.invalid" });
-  const ctx = { fetch: async () => new Response(body), db, now: 0 };
+  const ctx = { fetch: async () => new Response(body), catalogs, now: 0 };
 
   const parse: number[] = [];
   const aggregateMs: number[] = [];

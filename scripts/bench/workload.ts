@@ -4,7 +4,8 @@
  * on its own database BASELINE), fed the same data, plus the naive rank on the
  * baseline's points. Everything measured with D1's own meta.
  */
-import { aggregate, type Point } from "../../src/ingest/aggregate";
+import type { Point } from "../../src/domain/point";
+import { aggregate } from "../../src/ingest/aggregate";
 import { breakdownsBySource } from "../../src/ingest/breakdown";
 import { breakdownStatements } from "../../src/storage/breakdowns";
 import type { MarketSummary } from "../../src/sources/types";
@@ -13,7 +14,8 @@ import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, type Reader } from "../../src/storage/queries";
 import { recordSourceStatuses, latestSourceStatuses } from "../../src/storage/sources";
 import { claimTick, cost, insertTick, maintainStorage, readState, type WriteCost } from "../../src/storage/ticks";
-import { MINUTE_MS, windowEndingAt, type Window } from "../../src/storage/window";
+import { MINUTE_MS } from "../../src/lib/time";
+import { windowEndingAt, type Window } from "../../src/storage/window";
 import { metered } from "../../test/unit/metered";
 import * as baseline from "./baseline";
 

@@ -4,14 +4,16 @@
  * Queues named `*-dlq` are dead-letter queues: what reaches them has exhausted
  * its retries.
  */
-import { loadAlertConfig, type TrackerEnv } from "../config";
-import { errorText } from "../sources/http";
+import { loadAlertConfig } from "../config";
+import type { TrackerEnv } from "../domain/env";
+import { errorText } from "../lib/errors";
+import { DAY_MS, iso } from "../lib/time";
 import { purgeAlerts, storeAlerts } from "../storage/alerts";
 import { deliverAlerts, markUndelivered, retryDelaySeconds } from "./delivery";
 import type { AlertMessage, DeliveryMessage, TickPart } from "./messages";
 
 /** Alerts are kept for 30 days. */
-export const ALERT_RETENTION_MS = 30 * 24 * 60 * 60_000;
+export const ALERT_RETENTION_MS = 30 * DAY_MS;
 
 export async function handleQueue(batch: MessageBatch<AlertMessage>, env: TrackerEnv): Promise<void> {
   const kind = batch.messages[0]?.body.kind;
@@ -58,8 +60,6 @@ export async function evaluateTicks(batch: MessageBatch<TickPart>, env: TrackerE
     );
   }
 }
-
-const iso = (ts: number) => new Date(ts).toISOString();
 
 function summary(body: AlertMessage) {
   return body.kind === "tick"

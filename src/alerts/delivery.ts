@@ -5,11 +5,12 @@
  * network error, timeout) is retried through the queue with exponential
  * backoff; when the queue gives up, the dead-letter consumer marks the alert failed.
  */
-import { loadAlertConfig, type AlertConfig, type TrackerEnv } from "../config";
-import { publicText, secretValues } from "../lib/redact";
-import { errorText } from "../sources/http";
-import { alertById, markAttemptFailed, markDelivered, markFailed, markNotConfigured, type AlertRow } from "../storage/alerts";
-import { alertFacts } from "./facts";
+import { loadAlertConfig, type AlertConfig } from "../config";
+import { alertFacts, type AlertRow } from "../domain/alert";
+import { secretValues, type TrackerEnv } from "../domain/env";
+import { errorText } from "../lib/errors";
+import { publicText } from "../lib/redact";
+import { alertById, markAttemptFailed, markDelivered, markFailed, markNotConfigured } from "../storage/alerts";
 import type { DeliveryMessage } from "./messages";
 
 type Webhook = NonNullable<AlertConfig["webhook"]>;

@@ -10,22 +10,13 @@
  */
 import type { AlertSettings } from "../config";
 import type { TickPart } from "./messages";
-import { evaluatePoint, HOUR_MS, type Observation } from "./rule";
+import type { AlertCandidate } from "../domain/alert";
+import { HOUR_MS } from "../lib/time";
+import { evaluatePoint, type Observation } from "./rule";
 
 export const RETENTION_MS = 2 * HOUR_MS;
 /** Alert times are kept as long as they can fall in a cooldown (at most a day) of an acceptable tick. */
 export const ALERT_TIMES_RETENTION_MS = HOUR_MS + 24 * HOUR_MS;
-
-export interface AlertCandidate {
-  metric_type: string;
-  symbol: string;
-  ts: number;
-  value: number;
-  average: number;
-  threshold: number;
-  /** How many points the hour's average is over. */
-  points: number;
-}
 
 export class LastHour {
   private readonly series = new Map<string, Observation[]>();

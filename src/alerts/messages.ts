@@ -3,8 +3,8 @@
  * (per metric type, parallel arrays of symbols and values), each well under
  * the 128 KB a queue message may hold.
  */
-import type { Point } from "../ingest/aggregate";
-import type { MetricTypeDefinition } from "../metric-types";
+import type { MetricTypeDefinition } from "../domain/metric-types";
+import type { Point } from "../domain/point";
 
 export interface TickPart {
   kind: "tick";

@@ -6,8 +6,7 @@
  * of t, before or after it (so late ticks never break the cooldown either).
  */
 import type { AlertSettings } from "../config";
-
-export const HOUR_MS = 60 * 60_000;
+import { HOUR_MS } from "../lib/time";
 
 export interface Observation {
   ts: number;

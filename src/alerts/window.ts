@@ -5,8 +5,10 @@
  * row write per part. Restored from storage when the object starts.
  */
 import { DurableObject } from "cloudflare:workers";
-import type { AlertSettings, TrackerEnv } from "../config";
-import { ALERT_TIMES_RETENTION_MS, LastHour, RETENTION_MS, type AlertCandidate } from "./last-hour";
+import type { AlertSettings } from "../config";
+import type { AlertCandidate } from "../domain/alert";
+import type { TrackerEnv } from "../domain/env";
+import { ALERT_TIMES_RETENTION_MS, LastHour, RETENTION_MS } from "./last-hour";
 import type { TickPart } from "./messages";
 
 export type Evaluation =

@@ -2,7 +2,7 @@
  * `/` answers a browser with the dashboard (the static asset public/dashboard.html)
  * and every other client with the status JSON.
  */
-import type { TrackerEnv } from "../config";
+import type { TrackerEnv } from "../domain/env";
 
 /**
  * The pages' security headers: scripts, styles and everything else from this

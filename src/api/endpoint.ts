@@ -6,9 +6,9 @@
  * request; /openapi.json never touches D1.
  */
 import type { IRequest } from "itty-router";
-import type { TrackerEnv } from "../config";
+import type { TrackerEnv } from "../domain/env";
+import { MINUTE_MS } from "../lib/time";
 import { readState } from "../storage/ticks";
-import { MINUTE_MS } from "../storage/window";
 import { fromEdgeCache, edgeCacheKey } from "./edge-cache";
 import type { ApiArgs, ApiRequest } from "./http";
 import type { Endpoint, PathParams } from "./endpoints";

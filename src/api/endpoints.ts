@@ -5,7 +5,7 @@
  * openapi.ts documents each: the path parameters, the errors (400, 404, 503),
  * 304 and the cache headers follow from the path and the freshness.
  */
-import { METRIC_TYPES } from "../metric-types";
+import { METRIC_TYPES } from "../domain/metric-types";
 import { SYMBOL } from "../lib/symbol";
 import { PARAMS, type ParamName } from "./params";
 

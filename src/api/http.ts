@@ -1,6 +1,6 @@
 /** Cross-cutting HTTP concerns of the API: errors, CORS, caching headers. */
 import { cors, error, StatusError, type IRequest } from "itty-router";
-import type { TrackerEnv } from "../config";
+import type { TrackerEnv } from "../domain/env";
 import type { TrackerState } from "../storage/ticks";
 
 export type ApiArgs = [env: TrackerEnv, ctx: ExecutionContext];

@@ -1,5 +1,5 @@
 import { json, Router, type IRequest } from "itty-router";
-import type { TrackerEnv } from "../config";
+import type { TrackerEnv } from "../domain/env";
 import { dashboard, prefersHtml } from "./dashboard";
 import { toEdgeCache } from "./edge-cache";
 import { endpoint } from "./endpoint";

@@ -1,12 +1,13 @@
 /** The metrics API: each handler gets its parameters parsed (params.ts), calls storage, shapes the JSON. */
 import { json, StatusError } from "itty-router";
-import { alertFacts } from "../alerts/facts";
-import { METRIC_TYPES, type MetricTypeDefinition } from "../metric-types";
-import { listAlerts, type AlertFilter, type AlertRow } from "../storage/alerts";
+import { alertFacts, type AlertRow } from "../domain/alert";
+import { priceMarkets, volumeMarkets } from "../domain/breakdown";
+import { METRIC_TYPES, type MetricTypeDefinition } from "../domain/metric-types";
+import { iso } from "../lib/time";
+import { listAlerts, type AlertFilter } from "../storage/alerts";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf, type LatestPoint } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { metricBreakdown } from "../storage/breakdowns";
-import { priceMarkets, volumeMarkets } from "../ingest/breakdown";
 import { maintenanceLag } from "../storage/ticks";
 import { parseDayState } from "../storage/day";
 import { windowEndingAt } from "../storage/window";
@@ -14,8 +15,6 @@ import type { ApiRequest } from "./http";
 import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
 
 type On<K extends keyof Args> = Pick<Args, K>;
-
-const iso = (ts: number) => new Date(ts).toISOString();
 
 function metricNotFound(type: MetricTypeDefinition, name: string): StatusError {
   return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last 24 hours)`);

@@ -24,14 +24,10 @@
  */
 import { MAX_VALUE, MIN_PRICE } from "../lib/number";
 import { marketKey } from "../lib/symbol";
-import type { MetricType } from "../metric-types";
-import type { MarketSummary } from "../sources/types";
-
-export interface Point {
-  metric_type: MetricType;
-  symbol: string;
-  value: number;
-}
+import { DEFAULT_OUTLIER_TOLERANCE } from "../config";
+import type { Decision, MarketOutcome, MarketSummary, RejectReason } from "../domain/market";
+import type { MetricType } from "../domain/metric-types";
+import type { Point } from "../domain/point";
 
 export interface AggregateStats {
   markets: number;
@@ -51,8 +47,6 @@ export interface AggregateStats {
   ambiguousPairs: number;
 }
 
-export type RejectReason = "duplicate" | "outlier" | "no_usable_value" | "non_finite" | "no_consensus" | "ambiguous_pair";
-
 export interface Aggregate {
   points: Point[];
   stats: AggregateStats;
@@ -64,26 +58,10 @@ export interface Aggregate {
   medians: Map<string, number>;
 }
 
-/** Whether a value of a market went into its metric, or why not. */
-export type Decision = "included" | RejectReason;
-
-/** One market's part in the tick: its price in its pair's mean, its volumes in its two assets'. */
-export interface MarketOutcome {
-  market: MarketSummary;
-  price: Decision;
-  /** last / median - 1, where the pair had a median and the market a usable price. */
-  deviation: number | null;
-  /** The base volume towards the base asset's volume, the quote volume towards the quote asset's. */
-  base: Decision;
-  quote: Decision;
-}
-
 export interface AggregateOptions {
   /** t of the outlier rule; Infinity keeps every price. */
   outlierTolerance: number;
 }
-
-export const DEFAULT_OUTLIER_TOLERANCE = 0.1;
 
 /** Outliers need a median, and a median means something from 3 markets on. */
 export const OUTLIER_MIN_MARKETS = 3;

@@ -7,16 +7,21 @@
  * Overlapping runs of a minute fetch once (a lease in D1); a run that stores
  * nothing gives the minute back, so a retry of that minute reads it again.
  */
-import { ConfigError, loadConfig, type Config, type TrackerEnv } from "../config";
+import { ConfigError, loadConfig, type Config } from "../config";
+import type { TrackerEnv } from "../domain/env";
+import type { MarketSummary } from "../domain/market";
+import { METRIC_TYPES } from "../domain/metric-types";
+import type { Point } from "../domain/point";
+import type { SourceStatus } from "../domain/source-status";
+import { errorText } from "../lib/errors";
 import { publicText, publicValue } from "../lib/redact";
-import { errorText } from "../sources/http";
-import type { MarketSummary, Source, SourceReading } from "../sources/types";
-import { recordSourceStatuses, type SourceStatus } from "../storage/sources";
+import { floorMinute, iso } from "../lib/time";
+import type { Source, SourceReading } from "../sources/types";
+import { catalogStore } from "../storage/catalogs";
+import { recordSourceStatuses } from "../storage/sources";
 import { claimTick, DuplicateTickError, insertTick, maintainStorage, releaseTick, tickExists, type WriteCost } from "../storage/ticks";
-import { MINUTE_MS } from "../storage/window";
 import { publishTick } from "../alerts/messages";
-import { METRIC_TYPES } from "../metric-types";
-import { aggregate, type Point } from "./aggregate";
+import { aggregate } from "./aggregate";
 import { breakdownsBySource } from "./breakdown";
 
 /** A source's status for this tick, plus what it said worth logging (not stored). */
@@ -47,7 +52,7 @@ export const LEASE_MS = 50_000;
 
 /** Ticks are stamped with the minute they were scheduled for. */
 export function tickTime(scheduledTime: number): number {
-  return Math.floor(scheduledTime / MINUTE_MS) * MINUTE_MS;
+  return floorMinute(scheduledTime);
 }
 
 export async function runScheduled(env: TrackerEnv, scheduledTime: number): Promise<TickOutcome> {
@@ -191,7 +196,7 @@ async function readSource(
   const timeout = AbortSignal.timeout(config.sourceTimeoutMs);
   const fetchWithTimeout = (url: string, init?: RequestInit) => fetch(url, { ...init, signal: timeout });
   try {
-    const reading = await source.read({ fetch: fetchWithTimeout, db, now, signal: timeout });
+    const reading = await source.read({ fetch: fetchWithTimeout, catalogs: catalogStore(db), now, signal: timeout });
     return {
       reading,
       outcome: {
@@ -242,8 +247,6 @@ function duplicate(ts: number): TickOutcome {
   console.log({ msg: "tick duplicate: this minute is already stored", tick: iso(ts) });
   return { status: "duplicate", ts };
 }
-
-const iso = (ts: number) => new Date(ts).toISOString();
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const total = (counts: Record<string, number>) => sum(Object.values(counts));
 

@@ -3,26 +3,12 @@
  * and may quote an upstream (source errors, alert delivery errors) goes
  * through `publicText`, which replaces each configured secret with
  * "[redacted]" and then truncates the text to ERROR_TEXT_MAX_LENGTH characters
- * (redacting first, so that a cut never leaves part of a secret).
+ * (redacting first, so that a cut never leaves part of a secret). The secrets
+ * are given (src/domain/env.ts lists them), so this module stays free of src/.
  */
-import type { Secrets } from "../config";
-
-/** Every secret src/config.ts knows; the check below fails to compile when one is added there and not here. */
-export const SECRET_NAMES = ["CRYPTOWATCH_API_KEY", "ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_SECRET"] as const satisfies readonly (keyof Secrets)[];
-const everySecretListed: [Exclude<keyof Secrets, (typeof SECRET_NAMES)[number]>] extends [never] ? true : never = true;
-void everySecretListed;
-
 export const REDACTED = "[redacted]";
 /** Upstream error texts are cut to this many characters (an error page can be megabytes). */
 export const ERROR_TEXT_MAX_LENGTH = 500;
-
-/** The values of the secrets that are set. */
-export function secretValues(env: Secrets): string[] {
-  return SECRET_NAMES.flatMap((name) => {
-    const value = env[name];
-    return typeof value === "string" && value !== "" ? [value] : [];
-  });
-}
 
 /** `text` with every secret, as written or URL-encoded, replaced by "[redacted]". */
 export function redact(text: string, secrets: readonly string[]): string {

@@ -11,13 +11,13 @@
  * `info` (logged). The symbols the stored copy lacks are remembered, so a
  * metadata endpoint that is down costs one request per tick at most.
  */
-import { loadCatalogEntry, saveCatalog } from "../storage/catalogs";
-import { errorText } from "./http";
+import { errorText } from "../lib/errors";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../lib/time";
 import type { SourceContext } from "./types";
 
-export const CATALOG_MAX_AGE_MS = 60 * 60 * 1000;
+export const CATALOG_MAX_AGE_MS = HOUR_MS;
 /** How old a stored catalogue may be and still stand in for a failed refresh. */
-export const CATALOG_FALLBACK_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+export const CATALOG_FALLBACK_MAX_AGE_MS = DAY_MS;
 
 /**
  * Exchange symbol -> [base, quote] as the exchange writes them; null: listed,
@@ -50,7 +50,7 @@ export async function pairCatalog(
   symbols: readonly string[],
   fetchPairs: () => Promise<PairCatalog>,
 ): Promise<CatalogResult> {
-  const entry = await loadCatalogEntry(ctx.db, source);
+  const entry = await ctx.catalogs.load(source);
   const stored = entry && isStoredCatalog(entry.catalog) ? { ...entry.catalog, fetchedAt: entry.fetchedAt } : undefined;
   const age = stored ? ctx.now - stored.fetchedAt : Infinity;
   if (stored && age < CATALOG_MAX_AGE_MS) {
@@ -67,7 +67,7 @@ export async function pairCatalog(
       const missing = [...new Set([...stored.missing, ...symbols.filter((symbol) => !Object.hasOwn(stored.pairs, symbol))])];
       await save(ctx, source, { pairs: stored.pairs, missing }, stored.fetchedAt);
     }
-    return { pairs: stored.pairs, fallback: { error: errorText(err), catalogue_age_minutes: Math.floor(age / 60_000) } };
+    return { pairs: stored.pairs, fallback: { error: errorText(err), catalogue_age_minutes: Math.floor(age / MINUTE_MS) } };
   }
   const missing = symbols.filter((symbol) => !Object.hasOwn(pairs, symbol));
   await save(ctx, source, { pairs, missing }, ctx.now);
@@ -75,7 +75,7 @@ export async function pairCatalog(
 }
 
 function save(ctx: SourceContext, source: string, catalog: StoredCatalog, fetchedAt: number): Promise<void> {
-  return saveCatalog(ctx.db, source, catalog as unknown as Record<string, unknown>, fetchedAt);
+  return ctx.catalogs.save(source, catalog as unknown as Record<string, unknown>, fetchedAt);
 }
 
 /** What a ticker's symbol is: its pair, or why it is dropped. */

@@ -1,3 +1,4 @@
+import { errorText } from "../lib/errors";
 import { UpstreamError, type SourceContext } from "./types";
 
 /** Some exchanges (Coinbase) refuse requests without a User-Agent. */
@@ -96,10 +97,6 @@ export async function readBody(
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Every source the tracker can read, by the name `SOURCES` selects it with. */
-import type { TrackerEnv } from "../config";
+import type { TrackerEnv } from "../domain/env";
 import { binance } from "./binance";
 import { bitfinex } from "./bitfinex";
 import { bitstamp } from "./bitstamp";

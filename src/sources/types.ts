@@ -3,29 +3,9 @@
  * MarketSummary, so that aggregation, storage and the API never see an
  * exchange's format.
  */
+import type { MarketSummary } from "../domain/market";
 
-/** One market (an exchange trading one pair), normalised. */
-export interface MarketSummary {
-  exchange: string;
-  /**
-   * Pair symbol, the market's identity and its price metric: lower-case base +
-   * quote as Cryptowatch writes it ("btceur"), or the upstream's own symbol
-   * where it names its pairs (Cryptowatch's "btcfxjpy": base btc, quote jpy).
-   */
-  pair: string;
-  base: string;
-  quote: string;
-  /**
-   * Last price, 24 h base volume and 24 h quote volume as the upstream gave
-   * them, or undefined when missing or not a number. Aggregation decides what
-   * counts (finite, positive...).
-   */
-  last: number | undefined;
-  volume: number | undefined;
-  volumeQuote: number | undefined;
-  /** Set when the exchange reports no quote volume and the source derived it (base volume x VWAP or last). */
-  volumeQuoteDerived?: true;
-}
+export type { MarketSummary };
 
 /** What a source read in one tick. */
 export interface SourceReading {
@@ -39,11 +19,18 @@ export interface SourceReading {
 export interface SourceContext {
   /** Fetch with the tick's timeout already applied. */
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
-  db: D1Database;
+  /** Where a source keeps its pair catalogue between ticks (src/sources/catalog.ts); the tick passes D1's. */
+  catalogs: CatalogStore;
   /** The source's timeout: aborts the reading of a body as well as the requests. */
   signal?: AbortSignal;
   /** The tick's time, epoch ms. */
   now: number;
+}
+
+/** A stored catalogue document per source, and when it was fetched (epoch ms). */
+export interface CatalogStore {
+  load(source: string): Promise<{ catalog: Record<string, unknown>; fetchedAt: number } | undefined>;
+  save(source: string, catalog: Record<string, unknown>, fetchedAt: number): Promise<void>;
 }
 
 export interface Source {

@@ -1,25 +1,7 @@
 /** Alerts in D1: written by the alert queue consumers, read by the API. */
-import type { AlertCandidate } from "../alerts/last-hour";
+import type { AlertCandidate, AlertRow } from "../domain/alert";
 import { jsonArrayChunks } from "./payload";
 import type { Reader } from "./queries";
-
-export type DeliveryState = "pending" | "delivered" | "failed" | "not_configured";
-
-export interface AlertRow {
-  id: number;
-  metric_type: string;
-  symbol: string;
-  tick_ts: number;
-  value: number;
-  average: number;
-  threshold: number;
-  points: number;
-  created_at: number;
-  delivery_state: DeliveryState;
-  attempts: number;
-  last_error: string | null;
-  delivered_at: number | null;
-}
 
 export interface AlertFilter {
   metricType?: string;

@@ -3,7 +3,7 @@
  * row per source, written in the tick's batch (insertTick), read by
  * GET .../markets one metric at a time.
  */
-import type { SourceBreakdown, StoredEntry } from "../ingest/breakdown";
+import type { SourceBreakdown, StoredEntry } from "../domain/breakdown";
 import type { Reader } from "./queries";
 
 /**

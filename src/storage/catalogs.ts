@@ -20,6 +20,14 @@ export async function loadCatalogEntry(
   return row ? { catalog: JSON.parse(row.catalog) as Record<string, unknown>, fetchedAt: row.fetched_at } : undefined;
 }
 
+/** The catalogues of `db`, as the sources' context carries them (src/sources/types.ts, CatalogStore). */
+export function catalogStore(db: D1Database) {
+  return {
+    load: (source: string) => loadCatalogEntry(db, source),
+    save: (source: string, catalog: Record<string, unknown>, fetchedAt: number) => saveCatalog(db, source, catalog, fetchedAt),
+  };
+}
+
 export async function catalogAge(db: D1Database, source: string): Promise<number | undefined> {
   const row = await db
     .prepare("SELECT fetched_at FROM source_catalogs WHERE source = ?1")

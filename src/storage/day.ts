@@ -26,7 +26,7 @@
  * Suffix rows live in `day_steps`, keyed by (type, block, step mod 144):
  * every 24 h of steps reuses the same rows, so building them never deletes.
  */
-import { MINUTE_MS } from "./window";
+import { iso, MINUTE_MS } from "../lib/time";
 
 export const SEGMENT_MS = 12 * 60 * MINUTE_MS;
 export const STEP_MS = 10 * MINUTE_MS;
@@ -386,5 +386,3 @@ function addFrame(rows: Map<string, SuffixRow>, ts: number, frame: Frame) {
     }
   }
 }
-
-const iso = (ts: number) => new Date(ts).toISOString();

@@ -26,7 +26,8 @@
  * failure in it is a real error, not a race.
  */
 import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
-import { MINUTE_MS, WINDOW_MS } from "./window";
+import { floorMinute, iso, MINUTE_MS } from "../lib/time";
+import { WINDOW_MS } from "./window";
 
 /**
  * Metrics per frame row: a tick writes (and the purge deletes) one row per
@@ -106,8 +107,6 @@ export class LedgerConflictError extends Error {
 }
 
 export const isLedgerConflict = (err: unknown) => /NOT NULL constraint failed: tracker_state\.ledger/.test(String(err));
-
-const floorMinute = (ms: number) => Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 
 export async function readLedgerState(db: D1Database): Promise<LedgerState> {
   const state = await db
@@ -621,5 +620,3 @@ export function lag(state: Omit<LedgerState, "day" | "ledger">): Lag {
     converting: state.convert_until !== null,
   };
 }
-
-const iso = (ts: number) => new Date(ts).toISOString();

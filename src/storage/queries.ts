@@ -7,6 +7,7 @@
  * tracker_state. Stored minutes are whole minutes, so a window is the same as
  * (floor-minute(since), floor-minute(until)].
  */
+import { floorMinute, MINUTE_MS } from "../lib/time";
 import { BLOCK_SLOTS, PART_SLOTS } from "./ledger";
 import type { Window } from "./window";
 
@@ -42,8 +43,6 @@ export interface LatestPoint extends PointRow, DayFigures {}
 export interface LatestRow extends LatestPoint {
   symbol: string;
 }
-
-const minute = (ms: number) => Math.floor(ms / 60_000) * 60_000;
 
 /**
  * Each slot of a type with its latest value and 24 h figures: the slot's
@@ -90,7 +89,7 @@ export async function listMetrics(db: Reader, metricType: string, window: Window
          WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
            AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL))`,
     )
-    .bind(metricType, minute(window.since), minute(window.until))
+    .bind(metricType, floorMinute(window.since), floorMinute(window.until))
     .all<{ symbol: string }>();
   // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
   return results.map((row) => row.symbol).sort();
@@ -100,7 +99,7 @@ export async function listMetrics(db: Reader, metricType: string, window: Window
 export async function latestPoints(db: Reader, metricType: string, window: Window): Promise<LatestRow[]> {
   const { results } = await db
     .prepare(LATEST_SQL)
-    .bind(metricType, minute(window.since), minute(window.until))
+    .bind(metricType, floorMinute(window.since), floorMinute(window.until))
     .all<{ entry: string; earlier: number | null; earlier_value: number | null }>();
   const rows = results.map(({ entry, earlier, earlier_value }): LatestRow => {
     const tuple = JSON.parse(entry) as (string | number | null)[];
@@ -114,7 +113,7 @@ export async function latestPoints(db: Reader, metricType: string, window: Windo
 }
 
 /** How far back the newest frames are searched for a metric's latest value before asking its sums row. */
-const RECENT_MS = 10 * 60_000;
+const RECENT_MS = 10 * MINUTE_MS;
 
 const NO_FIGURES: DayFigures = { first_ts: null, first: null, min: null, max: null };
 
@@ -138,8 +137,8 @@ export async function latestPoint(
   symbol: string,
   window: Window,
 ): Promise<LatestPoint | null> {
-  const since = minute(window.since);
-  const until = minute(window.until);
+  const since = floorMinute(window.since);
+  const until = floorMinute(window.until);
   // The metric's block's frames, newest first through the primary key, until
   // one holds a value for its slot: [ts, value] as JSON (the value's text as stored).
   const recent = await db
@@ -190,7 +189,7 @@ export async function history(db: Reader, metricType: string, symbol: string, wi
          ORDER BY f.ts LIMIT -1
        ) WHERE value IS NOT NULL`,
     )
-    .bind(metricType, symbol, minute(window.since), minute(window.until))
+    .bind(metricType, symbol, floorMinute(window.since), floorMinute(window.until))
     .all<PointRow>();
   return results;
 }
@@ -216,7 +215,7 @@ export async function history(db: Reader, metricType: string, symbol: string, wi
  */
 const VARIANCES_SQL = `
   WITH st AS (
-    SELECT CASE WHEN ?2 >= lo + 60000 THEN lo + 60000 ELSE lo END AS lo, ?2 >= lo + 60000 AS drop_e, hi
+    SELECT CASE WHEN ?2 >= lo + ${MINUTE_MS} THEN lo + ${MINUTE_MS} ELSE lo END AS lo, ?2 >= lo + ${MINUTE_MS} AS drop_e, hi
     FROM tracker_state WHERE id = 1
   ),
   ranges (sign, a, b) AS (
@@ -280,7 +279,7 @@ const VARIANCES_SQL = `
 async function ranked(db: Reader, metricType: string, window: Window): Promise<RankRow[]> {
   const { results } = await db
     .prepare(VARIANCES_SQL)
-    .bind(metricType, minute(window.since), minute(window.until))
+    .bind(metricType, floorMinute(window.since), floorMinute(window.until))
     .all<{ symbol: string; variance: number; stddev: number }>();
   results.sort((a, b) => b.variance - a.variance || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
   let rank = 0;

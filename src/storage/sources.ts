@@ -4,19 +4,9 @@
  * ERROR_TEXT_MAX_LENGTH characters long.
  */
 import { truncate } from "../lib/redact";
+import type { SourceStatus } from "../domain/source-status";
 import type { Reader } from "./queries";
 import { cost, type WriteCost } from "./ticks";
-
-export interface SourceStatus {
-  source: string;
-  status: "ok" | "error";
-  /** Markets the source delivered to aggregation. */
-  markets: number;
-  /** Markets dropped, by reason (at the source or in aggregation). */
-  dropped: Record<string, number>;
-  latency_ms: number;
-  error: string | null;
-}
 
 export interface SourceStatusRow extends SourceStatus {
   tick: number;

@@ -3,8 +3,9 @@
  * metrics), and the scheduled maintenance of the rank sums and the purge
  * (planned by ledger.ts, which owns the invariant behind the sums).
  */
-import type { Point } from "../ingest/aggregate";
-import type { SourceBreakdown } from "../ingest/breakdown";
+import type { SourceBreakdown } from "../domain/breakdown";
+import type { Point } from "../domain/point";
+import { iso } from "../lib/time";
 import { breakdownStatements } from "./breakdowns";
 import { emptyDay } from "./day";
 import { frameStatements } from "./frames";
@@ -52,7 +53,7 @@ export interface WriteCost {
 
 export class DuplicateTickError extends Error {
   constructor(readonly ts: number) {
-    super(`tick ${new Date(ts).toISOString()} is already stored`);
+    super(`tick ${iso(ts)} is already stored`);
     this.name = "DuplicateTickError";
   }
 }

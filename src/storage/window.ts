@@ -1,5 +1,6 @@
-export const MINUTE_MS = 60_000;
-export const WINDOW_MS = 24 * 60 * MINUTE_MS;
+import { DAY_MS } from "../lib/time";
+
+export const WINDOW_MS = DAY_MS;
 
 /** The API's window: points with since < ts <= until. */
 export interface Window {

@@ -3,8 +3,8 @@ import { LastHour, RETENTION_MS } from "../../src/alerts/last-hour";
 import { MAX_PART_BYTES, tickParts, type TickPart } from "../../src/alerts/messages";
 import { evaluatePoint, type Observation } from "../../src/alerts/rule";
 import { ConfigError, loadAlertConfig, type AlertSettings } from "../../src/config";
-import type { Point } from "../../src/ingest/aggregate";
-import { METRIC_TYPES } from "../../src/metric-types";
+import type { Point } from "../../src/domain/point";
+import { METRIC_TYPES } from "../../src/domain/metric-types";
 import { HOUR, MINUTE, T0 } from "./helpers";
 
 const settings: AlertSettings = { multiplier: 3, minPoints: 30, cooldownMs: 60 * MINUTE };

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { AlertCandidate } from "../../src/alerts/last-hour";
+import type { AlertCandidate } from "../../src/domain/alert";
 import { storeAlerts } from "../../src/storage/alerts";
 import { getJson, MINUTE, resetDatabase, T0 } from "./helpers";
 

@@ -4,10 +4,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { alertBody, signature } from "../../src/alerts/delivery";
 import type { AlertMessage, DeliveryMessage, TickPart } from "../../src/alerts/messages";
 import { AlertWindow } from "../../src/alerts/window";
-import type { TrackerEnv } from "../../src/config";
+import type { TrackerEnv } from "../../src/domain/env";
 import { runScheduled } from "../../src/ingest/tick";
 import worker from "../../src/index";
-import { alertById, type AlertRow } from "../../src/storage/alerts";
+import type { AlertRow } from "../../src/domain/alert";
+import { alertById } from "../../src/storage/alerts";
 import { count, storedValues, DAY, fakeCryptowatch, MINUTE, resetDatabase, T0 } from "./helpers";
 
 const WEBHOOK = "https://hooks.test/alerts";

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
 import { getJson, MAX_BODY_BYTES, readBody } from "../../src/sources/http";
+import { catalogStore } from "../../src/storage/catalogs";
 import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
 import { resetDatabase, T0 } from "./helpers";
 
@@ -30,7 +31,7 @@ function endlessBody() {
 
 const context = (fetch: typeof globalThis.fetch, signal?: AbortSignal) => ({
   fetch: (url: string, init?: RequestInit) => fetch(url, init),
-  db: env.DB,
+  catalogs: catalogStore(env.DB),
   now: T0,
   signal,
 });

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
+import { catalogStore } from "../../src/storage/catalogs";
 import { CATALOG_FALLBACK_MAX_AGE_MS } from "../../src/sources/catalog";
 import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
 import { fixtures, HOUR, jsonResponse, MINUTE, resetDatabase, summariesBody, T0 } from "./helpers";
@@ -15,7 +16,7 @@ beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
 const read = (name: string, now: number) =>
-  loadConfig({ ...env, SOURCES: name }).sources[0]!.read({ fetch: (url, init) => fetch(url, init), db: env.DB, now });
+  loadConfig({ ...env, SOURCES: name }).sources[0]!.read({ fetch: (url, init) => fetch(url, init), catalogs: catalogStore(env.DB), now });
 
 const cryptowatchRoutes = () => ({
   "cryptowatch.test/markets/summaries": () => jsonResponse(fixtures.summaries),

@@ -1,7 +1,8 @@
 import { applyD1Migrations, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { aggregate, type Point } from "../../src/ingest/aggregate";
+import type { Point } from "../../src/domain/point";
+import { aggregate } from "../../src/ingest/aggregate";
 import { breakdownsBySource } from "../../src/ingest/breakdown";
 import type { MarketSummary } from "../../src/sources/types";
 import worker from "../../src/index";

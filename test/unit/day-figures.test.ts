@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Point } from "../../src/ingest/aggregate";
+import type { Point } from "../../src/domain/point";
 import { maintain } from "../../src/ingest/tick";
 import { readDayState, SEGMENT_MS, type DayState } from "../../src/storage/day";
 import { insertTick } from "../../src/storage/ticks";

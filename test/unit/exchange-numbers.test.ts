@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
+import { catalogStore } from "../../src/storage/catalogs";
 import { runScheduled } from "../../src/ingest/tick";
 import binanceTicker from "../fixtures/binance/ticker-24hr.json";
 import bitstampTicker from "../fixtures/bitstamp/ticker.json";
@@ -27,7 +28,7 @@ beforeEach(() => {
 });
 
 const read = (name: string) =>
-  loadConfig({ ...env, SOURCES: name }).sources[0]!.read({ fetch: (url, init) => fetch(url, init), db: env.DB, now: T0 });
+  loadConfig({ ...env, SOURCES: name }).sources[0]!.read({ fetch: (url, init) => fetch(url, init), catalogs: catalogStore(env.DB), now: T0 });
 
 /** Each source that sends its numbers as strings: its ticker payload and the fields it reads. */
 const stringSources: [keyof typeof TICKER_ROUTES, unknown, string[]][] = [

@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Point } from "../../src/ingest/aggregate";
+import type { Point } from "../../src/domain/point";
 import { PART_SLOTS } from "../../src/storage/ledger";
 import { insertTick, maintainStorage, type StoredTick } from "../../src/storage/ticks";
 import { pausingDatabase } from "./d1-faults";

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Point } from "../../src/ingest/aggregate";
+import type { Point } from "../../src/domain/point";
 import { maintain } from "../../src/ingest/tick";
 import { history, listMetrics, rankAll, rankOf } from "../../src/storage/queries";
 import { DuplicateTickError, insertTick } from "../../src/storage/ticks";

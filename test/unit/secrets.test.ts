@@ -5,10 +5,11 @@
 import { createExecutionContext, createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { TrackerEnv } from "../../src/config";
+import type { TrackerEnv } from "../../src/domain/env";
 import { runScheduled } from "../../src/ingest/tick";
 import worker from "../../src/index";
-import { ERROR_TEXT_MAX_LENGTH, publicText, publicValue, redact, secretValues } from "../../src/lib/redact";
+import { secretValues } from "../../src/domain/env";
+import { ERROR_TEXT_MAX_LENGTH, publicText, publicValue, redact } from "../../src/lib/redact";
 import type { AlertMessage } from "../../src/alerts/messages";
 import { alertById, storeAlerts } from "../../src/storage/alerts";
 import { fakeExchanges } from "./exchanges";

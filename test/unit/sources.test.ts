@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
+import { catalogStore } from "../../src/storage/catalogs";
 import type { MarketSummary, Source } from "../../src/sources/types";
 import binanceError from "../fixtures/binance/error.json";
 import binanceMalformed from "../fixtures/binance/malformed.json";
@@ -29,7 +30,7 @@ function source(name: string): Source {
 }
 
 async function read(name: string, now = T0) {
-  return source(name).read({ fetch: (url, init) => fetch(url, init), db: env.DB, now });
+  return source(name).read({ fetch: (url, init) => fetch(url, init), catalogs: catalogStore(env.DB), now });
 }
 
 /** A market as the fixture gives it, derived quote volumes approximately (products of decimals). */

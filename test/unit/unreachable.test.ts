@@ -6,12 +6,13 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { getJson as getUpstreamJson, requestFailure } from "../../src/sources/http";
+import { catalogStore } from "../../src/storage/catalogs";
 import { getJson, resetDatabase, runCron, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
-const context = { fetch: (url: string, init?: RequestInit) => fetch(url, init), db: env.DB, now: T0 };
+const context = { fetch: (url: string, init?: RequestInit) => fetch(url, init), catalogs: catalogStore(env.DB), now: T0 };
 
 /** The message getJson's error carries when fetch rejects with `err`. */
 async function failureOf(url: string, err?: unknown): Promise<string> {
