@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { Point } from "../../src/ingest/aggregate";
+import type { Point } from "../../src/domain/point";
 import { BLOCK_SLOTS, PART_SLOTS, REBUILD_CATCH_UP_MINUTES, rebuildTurns, scheduledRebuilds } from "../../src/storage/ledger";
 import { insertTick } from "../../src/storage/ticks";
 import { DAY, expectSumsMatchStoredValues, MINUTE, random, resetDatabase, T0 } from "./helpers";
