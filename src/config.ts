@@ -1,7 +1,7 @@
 /** Vars and secrets, parsed and validated once per invocation. */
 import { DEFAULT_OUTLIER_TOLERANCE } from "./ingest/aggregate";
 import { secretValues } from "./lib/redact";
-import { DEFAULT_SOURCES, isSourceName, SOURCES, type SourceName } from "./sources/registry";
+import { DEFAULT_SOURCES, isSourceName, SOURCES, type SourceName, type SourceUrlVars } from "./sources/registry";
 import type { Source } from "./sources/types";
 
 /** Secrets are not in wrangler.toml, so `wrangler types` does not list them. */
@@ -13,7 +13,7 @@ export interface Secrets {
   ALERT_WEBHOOK_SECRET?: string;
 }
 
-export type TrackerEnv = Env & Secrets;
+export type TrackerEnv = Env & Secrets & SourceUrlVars;
 
 export interface Config {
   sources: Source[];
@@ -39,7 +39,8 @@ export function loadConfig(env: TrackerEnv): Config {
   return {
     sources: sourceNames(env.SOURCES).map((name) => {
       const definition = SOURCES[name];
-      return definition.create(baseUrl(env[definition.urlVar], definition.urlVar, definition.defaultUrl), env);
+      const apiKey = definition.apiKeyVar ? env[definition.apiKeyVar] || undefined : undefined;
+      return definition.create({ baseUrl: baseUrl(env[definition.urlVar], definition.urlVar, definition.defaultUrl), apiKey });
     }),
     sourceTimeoutMs: DEFAULT_SOURCE_TIMEOUT_MS,
     outlierTolerance: outlierTolerance(env.OUTLIER_TOLERANCE),

@@ -7,7 +7,7 @@ import { count, storedValues as valuesInFrames, fixtures, getJson, jsonResponse,
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
-const tick = (vars: Partial<Env>, time = T0) => runScheduled({ ...env, ...vars }, time);
+const tick = (vars: Partial<Cloudflare.Env>, time = T0) => runScheduled({ ...env, ...vars }, time);
 
 async function storedValues(ts = T0): Promise<Record<string, number>> {
   const results = await valuesInFrames(`f.ts = ${ts}`);
