@@ -50,6 +50,19 @@ describe("every registered source", () => {
     expect((env as unknown as Record<string, unknown>)[definition.urlVar]).toBe(`https://${name}.test`);
   });
 
+  it.each(REGISTERED)("%s: an unset or blank URL var means its default URL; a URL var that is not http(s) is a config error", async (name) => {
+    const definition = SOURCES[name as keyof typeof SOURCES];
+    const { [definition.urlVar]: _bound, ...unset } = env as unknown as Record<string, unknown>;
+    for (const vars of [unset, { ...unset, [definition.urlVar]: "  " }]) {
+      fake.requests.length = 0;
+      const reading = loadConfig({ ...(vars as unknown as typeof env), SOURCES: name }).sources[0]!.read({ fetch: (url, init) => fetch(url, init), db: env.DB, now: T0 });
+      await reading.catch(() => undefined); // the fake knows only https://<name>.test
+      expect(fake.requests.length).toBeGreaterThan(0);
+      for (const request of fake.requests) expect(request.url.startsWith(definition.defaultUrl.replace(/\/$/, "") + "/")).toBe(true);
+    }
+    expect(() => loadConfig({ ...env, SOURCES: name, [definition.urlVar]: `ftp://${name}.test` })).toThrow(`${definition.urlVar} must be an http(s) URL`);
+  });
+
   it.each(REGISTERED)("%s: has its fixtures: upstream.json (the routes its fake upstream serves, the ticker among them), each file it names, error.json, malformed.json", (name) => {
     const files = Object.keys(FIXTURES).filter((path) => path.startsWith(`${name}/`));
     expect(files, `test/fixtures/${name}/ holds no fixtures`).not.toEqual([]);
