@@ -1,20 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startServer, type LocalServer, startTracker, type Tracker } from "./harness";
-
-const FIXTURES = new URL("../fixtures/", import.meta.url);
-const fixture = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), "utf8"));
-
-/**
- * Every source with fixtures and what its fake upstream serves (test/fixtures/<name>/upstream.json):
- * nothing here names a source but the few whose figures are checked by hand. The unit tests
- * fail a registered source without fixtures, so these are every registered source.
- */
-const UPSTREAMS = Object.fromEntries(
-  readdirSync(FIXTURES, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map(({ name }) => [name, fixture(`${name}/upstream.json`) as { ticker: string; routes: Record<string, string> }]),
-);
+import { fixture, LIVE_SOURCES, SOURCE_UPSTREAMS as UPSTREAMS, startServer, type LocalServer, startTracker, type Tracker } from "./harness";
 
 interface SourceStatus {
   source: string;
@@ -53,7 +38,7 @@ describe("npm start with every source pointed at its prefix of one local server"
     const sources = (await tracker.get("/sources")).body.sources as SourceStatus[];
     const read = sources.map((s) => s.source).sort();
     // Every live exchange; Cryptowatch (retired) only when SOURCES names it.
-    expect(read).toEqual(Object.keys(UPSTREAMS).filter((name) => name !== "cryptowatch").sort());
+    expect(read).toEqual(LIVE_SOURCES);
     const requested = new Set(upstream.requests.map((r) => r.path));
     const requestedPaths = new Set(upstream.requests.map((r) => r.path.split("?")[0]));
     for (const name of read) {
