@@ -9,7 +9,6 @@ import { definition as bitfinex } from "./bitfinex";
 import { definition as bitstamp } from "./bitstamp";
 import { definition as coinbase } from "./coinbase";
 import { definition as cryptowatch } from "./cryptowatch";
-import { definition as dummyx } from "./dummyx";
 import { definition as kraken } from "./kraken";
 import { definition as kucoin } from "./kucoin";
 import { definition as okx } from "./okx";
@@ -29,7 +28,7 @@ export interface SourceModuleDefinition {
 }
 
 /** In the order an unset `SOURCES` reads them (the first source's copy of a market counts). */
-const DEFINITIONS = [kraken, coinbase, bitstamp, okx, kucoin, bitfinex, binance, dummyx, cryptowatch] as const satisfies readonly SourceModuleDefinition[];
+const DEFINITIONS = [kraken, coinbase, bitstamp, okx, kucoin, bitfinex, binance, cryptowatch] as const satisfies readonly SourceModuleDefinition[];
 
 export type SourceName = (typeof DEFINITIONS)[number]["name"];
 
