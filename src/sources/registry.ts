@@ -47,19 +47,12 @@ export interface SourceDefinition extends SourceModuleDefinition {
 }
 
 export const SOURCES = Object.fromEntries(
-  DEFINITIONS.map((definition): [SourceName, SourceDefinition] => [definition.name, { ...definition, urlVar: urlVar(definition.name) }]),
+  DEFINITIONS.map((source) => [source.name, { ...source, urlVar: `${source.name.toUpperCase()}_API_URL` }]),
 ) as Readonly<Record<SourceName, SourceDefinition>>;
 
 /** What `SOURCES` means when unset: every source not retired, in registry order. */
-export const DEFAULT_SOURCES: readonly SourceName[] = DEFINITIONS.filter((definition) => !("retired" in definition && definition.retired)).map(
-  (definition) => definition.name,
-);
+export const DEFAULT_SOURCES: readonly SourceName[] = DEFINITIONS.filter((source: SourceModuleDefinition) => !source.retired).map((source) => source.name);
 
 export function isSourceName(name: string): name is SourceName {
   return Object.hasOwn(SOURCES, name);
-}
-
-/** "kraken" -> "KRAKEN_API_URL". */
-export function urlVar<Name extends string>(name: Name): `${Uppercase<Name>}_API_URL` {
-  return `${name.toUpperCase() as Uppercase<Name>}_API_URL`;
 }
