@@ -18,7 +18,7 @@ import type { Source } from "./types";
 export interface SourceModuleDefinition {
   /** Lower case; `SOURCES` selects it by this name and its base URL var is <NAME>_API_URL. */
   name: string;
-  /** The exchange's public API: the base URL when <NAME>_API_URL is unset. Written only here. */
+  /** The exchange's public API: the base URL when <NAME>_API_URL is unset; written nowhere else. */
   defaultUrl: string;
   /** The secret holding its API key, if it takes one (listed in config.ts's Secrets). */
   apiKeyVar?: keyof Secrets & `${string}_API_KEY`;
