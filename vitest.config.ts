@@ -1,5 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { readdirSync } from "node:fs";
 
 export default defineConfig({
   test: {
@@ -13,17 +14,16 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
-                // Unit tests of the core read Cryptowatch; tests of the exchange
-                // sources select theirs. Tests intercept fetch; these hosts are never reached.
+                // Unit tests of the core read Cryptowatch; tests of the exchange sources
+                // select theirs. Each source's base URL var is https://<name>.test, for each
+                // folder of test/fixtures/ (sources.test.ts fails a registered source without
+                // one; test/unit/exchanges.ts plays them). Tests intercept fetch: never reached.
                 SOURCES: "cryptowatch",
-                CRYPTOWATCH_API_URL: "https://cryptowatch.test",
-                KRAKEN_API_URL: "https://kraken.test",
-                COINBASE_API_URL: "https://coinbase.test",
-                BITSTAMP_API_URL: "https://bitstamp.test",
-                OKX_API_URL: "https://okx.test",
-                KUCOIN_API_URL: "https://kucoin.test",
-                BITFINEX_API_URL: "https://bitfinex.test",
-                BINANCE_API_URL: "https://binance.test",
+                ...Object.fromEntries(
+                  readdirSync("./test/fixtures", { withFileTypes: true })
+                    .filter((entry) => entry.isDirectory())
+                    .map(({ name }) => [`${name.toUpperCase()}_API_URL`, `https://${name}.test`]),
+                ),
               },
             },
           })),

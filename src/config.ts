@@ -1,8 +1,8 @@
 /** Vars and secrets, parsed and validated once per invocation. */
 import { secretValues, type TrackerEnv } from "./domain/env";
+import { MINUTE_MS } from "./lib/time";
 import { DEFAULT_SOURCES, isSourceName, SOURCES, type SourceName } from "./sources/registry";
 import type { Source } from "./sources/types";
-import { MINUTE_MS } from "./lib/time";
 
 export interface Config {
   sources: Source[];
@@ -30,7 +30,8 @@ export function loadConfig(env: TrackerEnv): Config {
   return {
     sources: sourceNames(env.SOURCES).map((name) => {
       const definition = SOURCES[name];
-      return definition.create(baseUrl(env[definition.urlVar], definition.urlVar, definition.defaultUrl), env);
+      const apiKey = definition.apiKeyVar ? env[definition.apiKeyVar] || undefined : undefined;
+      return definition.create({ baseUrl: baseUrl(env[definition.urlVar], definition.urlVar, definition.defaultUrl), apiKey });
     }),
     sourceTimeoutMs: DEFAULT_SOURCE_TIMEOUT_MS,
     outlierTolerance: outlierTolerance(env.OUTLIER_TOLERANCE),

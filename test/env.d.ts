@@ -11,3 +11,9 @@ declare namespace Cloudflare {
     BASELINE: D1Database;
   }
 }
+declare namespace Cloudflare {
+  interface Env {
+    /** vitest.config.ts binds each registered source's base URL var to https://<name>.test. */
+    [urlVar: `${string}_API_URL`]: string;
+  }
+}

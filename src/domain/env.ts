@@ -10,7 +10,14 @@ export interface Secrets {
   ALERT_WEBHOOK_SECRET?: string;
 }
 
-export type TrackerEnv = Env & Secrets;
+/**
+ * Each source's base URL var (`KRAKEN_API_URL`...): not in wrangler.toml, so
+ * that its default is written once, in the source's module (src/sources/registry.ts
+ * names them); unset or blank means that default.
+ */
+export type SourceUrlVars = { [urlVar: `${string}_API_URL`]: string | undefined };
+
+export type TrackerEnv = Env & Secrets & SourceUrlVars;
 
 /** Every secret above; the check below fails to compile when one is added there and not here. */
 export const SECRET_NAMES = ["CRYPTOWATCH_API_KEY", "ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_SECRET"] as const satisfies readonly (keyof Secrets)[];

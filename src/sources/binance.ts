@@ -73,3 +73,6 @@ export function binance(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "binance", BINANCE_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://api.binance.com", create: binance } as const;

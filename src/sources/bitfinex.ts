@@ -68,3 +68,6 @@ export function bitfinex(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "bitfinex", BITFINEX_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://api-pub.bitfinex.com", create: bitfinex } as const;

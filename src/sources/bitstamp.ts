@@ -48,3 +48,6 @@ export function bitstamp(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "bitstamp", BITSTAMP_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://www.bitstamp.net", create: bitstamp } as const;

@@ -61,3 +61,6 @@ export function coinbase(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "coinbase", COINBASE_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://api.exchange.coinbase.com", create: coinbase } as const;

@@ -114,3 +114,6 @@ export function cryptowatch(options: CryptowatchOptions): Source {
     },
   };
 }
+
+/** Its entry in the registry: an optional API key secret; retired upstream in 2023, so read only when SOURCES names it. */
+export const definition = { name: NAME, defaultUrl: "https://api.cryptowat.ch", apiKeyVar: "CRYPTOWATCH_API_KEY", retired: true, create: cryptowatch } as const;

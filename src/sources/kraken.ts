@@ -88,3 +88,6 @@ export function kraken(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "kraken", KRAKEN_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://api.kraken.com", create: kraken } as const;

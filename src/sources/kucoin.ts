@@ -34,3 +34,6 @@ export function kucoin(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "kucoin", KUCOIN_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://api.kucoin.com", create: kucoin } as const;

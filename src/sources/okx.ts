@@ -32,3 +32,6 @@ export function okx(options: { baseUrl: string }): Source {
     },
   };
 }
+
+/** Its entry in the registry: SOURCES names it "okx", OKX_API_URL moves it from its public host. */
+export const definition = { name: NAME, defaultUrl: "https://www.okx.com", create: okx } as const;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cryptowatchInBrowser, launchChromium } from "./browser";
-import { freePort, startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+import { freePort, LIVE_SOURCES, startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 /**
@@ -449,7 +449,7 @@ describe("a newcomer offline: every source fails", () => {
 describe("offline: no exchange can be reached", () => {
   // Every exchange source (the default) at a closed local port, and kraken at a name that
   // never resolves (RFC 6761 .invalid): what a developer without network sees.
-  const NAMES = ["binance", "bitfinex", "bitstamp", "coinbase", "kraken", "kucoin", "okx"];
+  const NAMES = LIVE_SOURCES;
   let tracker: Tracker;
   let browser: Browser;
   let closed: string;

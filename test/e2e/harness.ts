@@ -3,7 +3,7 @@
  * wrangler dev) against local HTTP servers playing the upstreams.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -160,3 +160,29 @@ export async function startTracker(
     stop,
   };
 }
+
+/** What a source's fake upstream serves: test/fixtures/<name>/upstream.json. */
+export interface Upstream {
+  ticker: string;
+  routes: Record<string, string>;
+}
+
+const FIXTURES = new URL("../fixtures/", import.meta.url);
+
+/** A file of test/fixtures/ ("kraken/ticker.json"), parsed. */
+export const fixture = (path: string) => JSON.parse(readFileSync(new URL(path, FIXTURES), "utf8"));
+
+/**
+ * Every source with fixtures, by name. The unit tests (sources.test.ts) fail a registered
+ * source without them, so these are the registry's sources, read here without importing src/.
+ */
+export const SOURCE_UPSTREAMS: Readonly<Record<string, Upstream>> = Object.fromEntries(
+  readdirSync(FIXTURES, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map(({ name }) => [name, fixture(`${name}/upstream.json`) as Upstream]),
+);
+
+/** The sources an unset SOURCES reads: every one but Cryptowatch, retired upstream (`retired` in the registry). */
+export const LIVE_SOURCES = Object.keys(SOURCE_UPSTREAMS)
+  .filter((name) => name !== "cryptowatch")
+  .sort();

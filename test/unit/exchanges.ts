@@ -1,50 +1,60 @@
+/// <reference types="vite/client" />
 /**
- * Plays the exchanges for the Worker's outbound fetch (same isolate), routing
- * by host and path: https://kraken.test/0/public/Ticker ... (the hosts are the
- * <NAME>_API_URL bindings of vitest.config.ts).
+ * Plays the sources for the Worker's outbound fetch (same isolate), routing by
+ * host and path: https://kraken.test/0/public/Ticker ... (vitest.config.ts binds
+ * each registered source's <NAME>_API_URL to https://<name>.test). What each one
+ * serves is its test/fixtures/<name>/upstream.json: nothing here names a source.
  */
 import { vi } from "vitest";
-import binanceExchangeInfo from "../fixtures/binance/exchange-info.json";
-import binanceTicker from "../fixtures/binance/ticker-24hr.json";
-import bitfinexTickers from "../fixtures/bitfinex/tickers.json";
-import bitstampTicker from "../fixtures/bitstamp/ticker.json";
-import coinbaseProducts from "../fixtures/coinbase/products.json";
-import coinbaseStats from "../fixtures/coinbase/stats.json";
-import krakenAssetPairs from "../fixtures/kraken/asset-pairs.json";
-import krakenTicker from "../fixtures/kraken/ticker.json";
-import kucoinTickers from "../fixtures/kucoin/all-tickers.json";
-import okxTickers from "../fixtures/okx/tickers.json";
+import { DEFAULT_SOURCES, type SourceName } from "../../src/sources/registry";
 import { jsonResponse } from "./helpers";
 
 export type Reply = Response | ((request: Request) => Response | Promise<Response>);
 
-/** Every exchange source and the routes (host + path) it reads, with their fixtures. */
-export const exchangeRoutes = () =>
-  ({
-    "kraken.test/0/public/Ticker": () => jsonResponse(krakenTicker),
-    "kraken.test/0/public/AssetPairs": () => jsonResponse(krakenAssetPairs),
-    "coinbase.test/products/stats": () => jsonResponse(coinbaseStats),
-    "coinbase.test/products": () => jsonResponse(coinbaseProducts),
-    "bitstamp.test/api/v2/ticker/": () => jsonResponse(bitstampTicker),
-    "okx.test/api/v5/market/tickers": () => jsonResponse(okxTickers),
-    "kucoin.test/api/v1/market/allTickers": () => jsonResponse(kucoinTickers),
-    "bitfinex.test/v2/tickers": () => jsonResponse(bitfinexTickers),
-    "binance.test/api/v3/ticker/24hr": () => jsonResponse(binanceTicker),
-    "binance.test/api/v3/exchangeInfo": () => jsonResponse(binanceExchangeInfo),
-  }) as Record<string, Reply>;
+/** A source's fake upstream: `routes` maps a path (with its query where that matters) to a fixture file of its folder. */
+export interface Upstream {
+  /** The route every read calls (its tickers or summaries). */
+  ticker: string;
+  routes: Record<string, string>;
+}
 
-/** The routes of each source's ticker endpoint (the call a tick always makes). */
-export const TICKER_ROUTES = {
-  kraken: "kraken.test/0/public/Ticker",
-  coinbase: "coinbase.test/products/stats",
-  bitstamp: "bitstamp.test/api/v2/ticker/",
-  okx: "okx.test/api/v5/market/tickers",
-  kucoin: "kucoin.test/api/v1/market/allTickers",
-  bitfinex: "bitfinex.test/v2/tickers",
-  binance: "binance.test/api/v3/ticker/24hr",
-} as const;
+/** Every fixture, by its path under test/fixtures/ ("kraken/ticker.json"). */
+export const FIXTURES: Readonly<Record<string, unknown>> = Object.fromEntries(
+  Object.entries(import.meta.glob("../fixtures/*/*.json", { eager: true, import: "default" })).map(([path, json]) => [
+    path.slice("../fixtures/".length),
+    json,
+  ]),
+);
 
-export const ALL_EXCHANGES = Object.keys(TICKER_ROUTES).join(",");
+export function fixture(source: string, file: string): unknown {
+  const path = `${source}/${file}`;
+  if (!Object.hasOwn(FIXTURES, path)) throw new Error(`no fixture test/fixtures/${path}`);
+  return FIXTURES[path];
+}
+
+export const upstream = (source: string) => fixture(source, "upstream.json") as Upstream;
+
+/** One source's routes (host + path [+ query]) and their fixtures. */
+export function sourceRoutes(source: string): Record<string, Reply> {
+  return Object.fromEntries(
+    Object.entries(upstream(source).routes).map(([path, file]) => [`${source}.test${path}`, () => jsonResponse(fixture(source, file))]),
+  );
+}
+
+/** The routes of every source an unset SOURCES reads (the live exchanges). */
+export const exchangeRoutes = (): Record<string, Reply> => Object.assign({}, ...DEFAULT_SOURCES.map(sourceRoutes));
+
+/** The route of each live exchange's ticker endpoint (the call a tick always makes). */
+export const TICKER_ROUTES = Object.fromEntries(DEFAULT_SOURCES.map((name) => [name, `${name}.test${upstream(name).ticker}`])) as Readonly<
+  Record<SourceName, string>
+>;
+
+/**
+ * The seven exchanges whose fixtures the cross-exchange tests (multi-source, markets) worked out
+ * by hand: a source added later is not among them, so those figures hold; the tests of "every
+ * source" iterate the registry instead (DEFAULT_SOURCES, sources.test.ts).
+ */
+export const SEVEN_EXCHANGES = "kraken,coinbase,bitstamp,okx,kucoin,bitfinex,binance";
 
 export interface FakeExchanges {
   routes: Record<string, Reply>;
@@ -62,14 +72,15 @@ export function fakeExchanges(overrides: Record<string, Reply> = {}): FakeExchan
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);
     fake.requests.push(request);
-    const reply = fake.routes[routeOf(request)];
+    // A route with its query (cryptowatch.test/pairs?cursor=page2) before the path alone.
+    const reply = fake.routes[routeOf(request) + new URL(request.url).search] ?? fake.routes[routeOf(request)];
     if (!reply) return jsonResponse({ error: "Route not found" }, 404);
     return typeof reply === "function" ? reply(request) : reply.clone();
   });
   return fake;
 }
 
-function routeOf(request: Request): string {
+export function routeOf(request: Request): string {
   const url = new URL(request.url);
   return url.host + url.pathname;
 }

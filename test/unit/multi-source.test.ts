@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
-import { ALL_EXCHANGES, fakeExchanges, TICKER_ROUTES } from "./exchanges";
+import { DEFAULT_SOURCES } from "../../src/sources/registry";
+import { SEVEN_EXCHANGES, fakeExchanges, TICKER_ROUTES } from "./exchanges";
 import { count, storedValues as valuesInFrames, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, setNow, summariesBody, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
 
-const tick = (vars: Partial<Env>, time = T0) => runScheduled({ ...env, ...vars }, time);
+const tick = (vars: Partial<Cloudflare.Env>, time = T0) => runScheduled({ ...env, ...vars }, time);
 
 async function storedValues(ts = T0): Promise<Record<string, number>> {
   const results = await valuesInFrames(`f.ts = ${ts}`);
@@ -18,7 +19,7 @@ describe("a tick reading every exchange source", () => {
   it("aggregates all seven fixtures into the prices and volumes worked out by hand", async () => {
     fakeExchanges();
     const log = vi.spyOn(console, "log");
-    const outcome = await tick({ SOURCES: ALL_EXCHANGES });
+    const outcome = await tick({ SOURCES: SEVEN_EXCHANGES });
     expect(outcome.status).toBe("stored");
 
     // Prices: mean over markets (exchange names: kraken, coinbase-pro, bitstamp, okex, kucoin, bitfinex, binance).
@@ -70,7 +71,7 @@ describe("a tick reading every exchange source", () => {
 
   it("records each source's status; GET /sources and GET / report it", async () => {
     fakeExchanges();
-    await tick({ SOURCES: ALL_EXCHANGES });
+    await tick({ SOURCES: SEVEN_EXCHANGES });
     setNow(T0 + 30_000);
     const { status, body } = await getJson("/sources");
     expect(status).toBe(200);
@@ -99,7 +100,7 @@ describe("a tick reading every exchange source", () => {
 describe("failure isolation", () => {
   it("one source down: the others are aggregated and written, the failure recorded", async () => {
     fakeExchanges({ [TICKER_ROUTES.kraken]: () => jsonResponse({ error: ["EService:Unavailable"] }) });
-    const outcome = await tick({ SOURCES: ALL_EXCHANGES });
+    const outcome = await tick({ SOURCES: SEVEN_EXCHANGES });
     expect(outcome.status).toBe("stored");
     const values = await storedValues();
     expect(values["price/btcusd"]).toBe((50100 + 50200 + 50300) / 3); // no Kraken
@@ -125,7 +126,7 @@ describe("failure isolation", () => {
     ["malformed JSON", () => new Response("[{\"symbol\":", { status: 200 })],
   ])("Binance answering %s is a failure of Binance only", async (_, reply) => {
     fakeExchanges({ [TICKER_ROUTES.binance]: reply });
-    const outcome = await tick({ SOURCES: ALL_EXCHANGES });
+    const outcome = await tick({ SOURCES: SEVEN_EXCHANGES });
     expect(outcome.status).toBe("stored");
     expect(outcome.status === "stored" && outcome.sources.filter((s) => s.status === "error").map((s) => s.source)).toEqual(["binance"]);
     expect((await storedValues())["price/btcusdt"]).toBe((50050 + 50150 + 50120) / 3);
@@ -135,7 +136,7 @@ describe("failure isolation", () => {
     const down = () => jsonResponse({ error: "down" }, 503);
     const fake = fakeExchanges(Object.fromEntries(Object.values(TICKER_ROUTES).map((route) => [route, down])));
     const error = vi.spyOn(console, "error");
-    const outcome = await tick({ SOURCES: ALL_EXCHANGES });
+    const outcome = await tick({ SOURCES: SEVEN_EXCHANGES });
     expect(outcome.status).toBe("failed");
     expect(await count("frames")).toBe(0);
     expect(await count("ticks")).toBe(0);
@@ -148,7 +149,7 @@ describe("failure isolation", () => {
 
     // Recovery: the last error is remembered next to the new success.
     fake.routes = (await import("./exchanges")).exchangeRoutes();
-    expect((await tick({ SOURCES: ALL_EXCHANGES }, T0 + MINUTE)).status).toBe("stored");
+    expect((await tick({ SOURCES: SEVEN_EXCHANGES }, T0 + MINUTE)).status).toBe("stored");
     setNow(T0 + MINUTE + 30_000);
     const okx = (await getJson("/sources")).body.sources.find((s: { source: string }) => s.source === "okx");
     expect(okx).toMatchObject({
@@ -171,7 +172,7 @@ describe("failure isolation", () => {
       }
       return answer(input, init);
     });
-    const config = { ...loadConfig({ ...env, SOURCES: ALL_EXCHANGES }), sourceTimeoutMs: 50 };
+    const config = { ...loadConfig({ ...env, SOURCES: SEVEN_EXCHANGES }), sourceTimeoutMs: 50 };
     const outcome = await runTick(env.DB, config, T0);
     expect(outcome.status).toBe("stored");
     const kucoin = outcome.status === "stored" ? outcome.sources.find((s) => s.source === "kucoin") : undefined;
@@ -235,7 +236,9 @@ describe("configuration", () => {
     const fake = fakeExchanges();
     await tick({ SOURCES: "" });
     const hosts = [...new Set(fake.requests.map((r) => new URL(r.url).host))].sort();
-    expect(hosts).toEqual(["binance.test", "bitfinex.test", "bitstamp.test", "coinbase.test", "kraken.test", "kucoin.test", "okx.test"]);
+    expect(hosts).toEqual(DEFAULT_SOURCES.map((name) => `${name}.test`).sort());
+    expect(DEFAULT_SOURCES).toEqual(expect.arrayContaining(SEVEN_EXCHANGES.split(",")));
+    expect(DEFAULT_SOURCES).not.toContain("cryptowatch");
   });
 });
 
@@ -253,9 +256,9 @@ describe("the cost of recording source health", () => {
     const first = await recordSourceStatuses(env.DB, T0, statuses);
     const steady = await recordSourceStatuses(env.DB, T0 + MINUTE, statuses);
     expect(steady.statements).toBe(2);
-    // 7 status rows and the state row (no secondary index on source_status).
-    expect(first.rowsWritten).toBe(7 + 1);
-    expect(steady.rowsWritten).toBe(7 + 1);
+    // A status row per source and the state row (no secondary index on source_status).
+    expect(first.rowsWritten).toBe(statuses.length + 1);
+    expect(steady.rowsWritten).toBe(statuses.length + 1);
     // A late tick (an older minute run again) does not overwrite the newer status.
     await recordSourceStatuses(env.DB, T0, statuses.map((s) => ({ ...s, markets: -1 })));
     const row = await env.DB.prepare("SELECT tick, markets FROM source_status WHERE source = 'coinbase'").first();

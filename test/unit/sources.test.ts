@@ -2,24 +2,18 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../src/config";
 import { catalogStore } from "../../src/storage/catalogs";
+import { SOURCES } from "../../src/sources/registry";
 import type { MarketSummary, Source } from "../../src/sources/types";
 import binanceError from "../fixtures/binance/error.json";
-import binanceMalformed from "../fixtures/binance/malformed.json";
 import bitfinexError from "../fixtures/bitfinex/error.json";
-import bitfinexMalformed from "../fixtures/bitfinex/malformed.json";
 import bitstampError from "../fixtures/bitstamp/error.json";
-import bitstampMalformed from "../fixtures/bitstamp/malformed.json";
 import coinbaseError from "../fixtures/coinbase/error.json";
-import coinbaseMalformed from "../fixtures/coinbase/malformed.json";
 import bitflyerPairs2018 from "../fixtures/cryptowatch/pairs-bitflyer-2018.json";
 import bitflyerSummaries2018 from "../fixtures/cryptowatch/summaries-bitflyer-2018.json";
 import krakenError from "../fixtures/kraken/error.json";
-import krakenMalformed from "../fixtures/kraken/malformed.json";
 import kucoinError from "../fixtures/kucoin/error.json";
-import kucoinMalformed from "../fixtures/kucoin/malformed.json";
 import okxError from "../fixtures/okx/error.json";
-import okxMalformed from "../fixtures/okx/malformed.json";
-import { fakeExchanges, TICKER_ROUTES } from "./exchanges";
+import { FIXTURES, fakeExchanges, fixture, routeOf, sourceRoutes, TICKER_ROUTES, upstream } from "./exchanges";
 import { fixtures, HOUR, jsonResponse, MINUTE, resetDatabase, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
@@ -42,6 +36,61 @@ function market(exchange: string, base: string, quote: string, last: number | un
 function derived(exchange: string, base: string, quote: string, last: number | undefined, volume: number, volumeQuote: number): MarketSummary {
   return { ...market(exchange, base, quote, last, volume, volumeQuote), volumeQuoteDerived: true };
 }
+
+/** Every registered source: a source added to src/sources/registry.ts is covered here without an edit. */
+const REGISTERED = Object.keys(SOURCES);
+const tickerRoute = (name: string) => `${name}.test${upstream(name).ticker}`;
+
+describe("every registered source", () => {
+  it.each(REGISTERED)("%s: has a lower-case name and its own URL var, bound to https://<name>.test here", (name) => {
+    const definition = SOURCES[name as keyof typeof SOURCES];
+    expect(name).toMatch(/^[a-z][a-z0-9]*$/);
+    expect(definition.name).toBe(name);
+    expect(definition.urlVar).toBe(`${name.toUpperCase()}_API_URL`);
+    expect(new URL(definition.defaultUrl).protocol).toBe("https:");
+    expect((env as unknown as Record<string, unknown>)[definition.urlVar]).toBe(`https://${name}.test`);
+  });
+
+  it.each(REGISTERED)("%s: an unset or blank URL var means its default URL; a URL var that is not http(s) is a config error", async (name) => {
+    const definition = SOURCES[name as keyof typeof SOURCES];
+    const { [definition.urlVar]: _bound, ...unset } = env as unknown as Record<string, unknown>;
+    for (const vars of [unset, { ...unset, [definition.urlVar]: "  " }]) {
+      fake.requests.length = 0;
+      const reading = loadConfig({ ...(vars as unknown as typeof env), SOURCES: name }).sources[0]!.read({ fetch: (url, init) => fetch(url, init), catalogs: catalogStore(env.DB), now: T0 });
+      await reading.catch(() => undefined); // the fake knows only https://<name>.test
+      expect(fake.requests.length).toBeGreaterThan(0);
+      for (const request of fake.requests) expect(request.url.startsWith(definition.defaultUrl.replace(/\/$/, "") + "/")).toBe(true);
+    }
+    expect(() => loadConfig({ ...env, SOURCES: name, [definition.urlVar]: `ftp://${name}.test` })).toThrow(`${definition.urlVar} must be an http(s) URL`);
+  });
+
+  it.each(REGISTERED)("%s: has its fixtures: upstream.json (the routes its fake upstream serves, the ticker among them), each file it names, error.json, malformed.json", (name) => {
+    const files = Object.keys(FIXTURES).filter((path) => path.startsWith(`${name}/`));
+    expect(files, `test/fixtures/${name}/ holds no fixtures`).not.toEqual([]);
+    expect(files).toContain(`${name}/upstream.json`);
+    const { ticker, routes } = upstream(name);
+    expect(Object.keys(routes)).toContain(ticker);
+    for (const file of [...Object.values(routes), "error.json", "malformed.json"]) expect(files).toContain(`${name}/${file}`);
+  });
+
+  it.each(REGISTERED)("%s: reads its fixtures into well-formed markets, calling each route its upstream.json serves", async (name) => {
+    Object.assign(fake.routes, sourceRoutes(name));
+    const reading = await read(name);
+    expect(reading.markets.length).toBeGreaterThan(0);
+    for (const market of reading.markets) {
+      expect(market.exchange).toMatch(/^[a-z0-9][a-z0-9.-]*$/);
+      expect(market.base).toMatch(/^[a-z0-9]+$/);
+      expect(market.quote).toMatch(/^[a-z0-9]+$/);
+      expect(market.pair).toMatch(/^[a-z0-9]+$/);
+      for (const value of [market.last, market.volume, market.volumeQuote]) {
+        if (value !== undefined) expect(Number.isFinite(value)).toBe(true);
+      }
+    }
+    const called = new Set(fake.requests.flatMap((request) => [routeOf(request), routeOf(request) + new URL(request.url).search]));
+    for (const path of Object.keys(upstream(name).routes)) expect(called, path).toContain(`${name}.test${path}`);
+    expect(fake.requests.every((request) => new URL(request.url).host === `${name}.test`)).toBe(true);
+  });
+});
 
 describe("each source reads its fixture", () => {
   it("kraken: c[0] last, v[1] volume, quote volume = v[1] x p[1]; wsname or legacy codes; X/Z codes and XBT/XDG aliased", async () => {
@@ -175,23 +224,19 @@ describe("each source's error and malformed payloads fail that source with a cle
     await expect(read(name)).rejects.toThrow(message);
   });
 
-  const malformed: [string, unknown][] = [
-    ["kraken", krakenMalformed],
-    ["coinbase", coinbaseMalformed],
-    ["bitstamp", bitstampMalformed],
-    ["okx", okxMalformed],
-    ["kucoin", kucoinMalformed],
-    ["bitfinex", bitfinexMalformed],
-    ["binance", binanceMalformed],
-  ];
-  it.each(malformed)("%s: JSON of the wrong shape", async (name, body) => {
-    fake.routes[TICKER_ROUTES[name as keyof typeof TICKER_ROUTES]] = () => jsonResponse(body);
+  it.each(REGISTERED)("%s: JSON of the wrong shape (its malformed.json)", async (name) => {
+    Object.assign(fake.routes, sourceRoutes(name), { [tickerRoute(name)]: () => jsonResponse(fixture(name, "malformed.json")) });
     await expect(read(name)).rejects.toThrow(new RegExp(`^${name}: .*expected`));
   });
 
-  it.each(Object.keys(TICKER_ROUTES))("%s: a body that is not JSON", async (name) => {
-    fake.routes[TICKER_ROUTES[name as keyof typeof TICKER_ROUTES]] = () => new Response("<html>502 Bad Gateway</html>", { status: 200 });
+  it.each(REGISTERED)("%s: a body that is not JSON", async (name) => {
+    Object.assign(fake.routes, sourceRoutes(name), { [tickerRoute(name)]: () => new Response("<html>502 Bad Gateway</html>", { status: 200 }) });
     await expect(read(name)).rejects.toThrow(`${name}: response is not JSON`);
+  });
+
+  it.each(REGISTERED)("%s: its error.json with HTTP 503", async (name) => {
+    Object.assign(fake.routes, sourceRoutes(name), { [tickerRoute(name)]: () => jsonResponse(fixture(name, "error.json"), 503) });
+    await expect(read(name)).rejects.toThrow(new RegExp(`^${name}: (HTTP 503|unavailable)`));
   });
 
   it("kraken: an error in AssetPairs fails the source", async () => {
