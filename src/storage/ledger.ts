@@ -389,22 +389,29 @@ async function rebuildDue(db: D1Database, draft: Draft, state: LedgerState, now:
 
 /** Slide lo to `targetLo`: one minute by subtracting each e, else a bounded chunk of stored minutes from the frames. */
 async function slideLo(db: D1Database, draft: Draft, targetLo: number): Promise<Draft> {
+  return targetLo === draft.lo + MINUTE_MS ? subtractLeaving(draft) : slideChunk(db, draft, targetLo);
+}
+
+/** The common case: the value at lo + 1 minute (each slot's e) leaves. */
+function subtractLeaving(draft: Draft): Draft {
   const { sums, lo } = draft;
-  if (targetLo === lo + MINUTE_MS) {
-    // The common case: the value at lo + 1 minute leaves.
-    for (const slots of sums.values()) {
-      for (const s of slots) {
-        if (s && s.e !== null) {
-          const d = s.e - s.k;
-          s.n -= 1;
-          s.s1 -= d;
-          s.s2 -= d * d;
-          if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
-        }
+  for (const slots of sums.values()) {
+    for (const s of slots) {
+      if (s && s.e !== null) {
+        const d = s.e - s.k;
+        s.n -= 1;
+        s.s1 -= d;
+        s.s2 -= d * d;
+        if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
       }
     }
-    return { ...add(draft, { changed: sums.keys() }), lo: targetLo };
   }
+  return { ...add(draft, { changed: sums.keys() }), lo: lo + MINUTE_MS };
+}
+
+/** After an outage or during a conversion: at most SLIDE_CHUNK_TICKS stored minutes, their values from the frames. */
+async function slideChunk(db: D1Database, draft: Draft, targetLo: number): Promise<Draft> {
+  const { sums, lo } = draft;
   const forward = targetLo > lo;
   // A chunk is at most SLIDE_CHUNK_TICKS stored minutes; minutes without a tick hold nothing.
   const edge = await db
