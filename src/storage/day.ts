@@ -155,11 +155,13 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
   const inWindow = tick !== undefined && tick.ts > lo && tick.ts <= hi ? tick : undefined;
   let step: DayStep = { day: { ...before, built: [...before.built] }, changed: false };
   step = checkExact(step, run, front, inWindow);
+  // Exact before and after rows 2-5: the slots still hold the front's figures (a rebuild empties them).
+  const stayedExact = before.ok && step.day.ok;
   if (!step.day.ok && step.day.scan === null) step = startRebuild(step, run, input.before.hi, inWindow);
   if (inWindow && !(step.day.scan && inWindow.ts <= step.day.scan.cursor)) step = addTickFigures(step, run, inWindow);
   if (step.day.ok) step = await buildSegment(step, run, hi);
   else if (step.day.scan) step = await rebuildChunk(step, run, lo, front);
-  if (step.day.ok && (lo !== input.before.lo || !before.ok || front !== before.front)) step = await refreshFront(step, run, lo, front);
+  if (step.day.ok && (lo !== input.before.lo || !stayedExact || front !== before.front)) step = await refreshFront(step, run, lo, front);
   // Segments up to the front are never looked up again (the front only moves forward while the figures
   // are exact; anything else starts from STALE): the state keeps the few after it, not every segment since.
   const { day } = step;
