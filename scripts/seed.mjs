@@ -10,18 +10,22 @@
  * in all: these first, then synthetic pairs (`a17usd`, price) and assets
  * (`a17`, volume), alternating.
  *
- * It writes the tracker's own layout (migrations/0005): metrics with their
- * slots, one frame row per metric type, block of 48 metrics and minute, and the
+ * It writes the tracker's own layout (src/storage/layout.json, recorded in the
+ * database by migration 0008, checked here before seeding): metrics with their
+ * slots, one frame row per metric type, block of metrics and minute, and the
  * rank sums over the whole day computed here exactly (two passes, K = mean),
  * with tracker_state saying so (lo, hi], as a stored day of ticks leaves them.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const BLOCK_SLOTS = 48; // src/storage/ledger.ts
-const PART_SLOTS = 512;
+// The stored layout, as src/storage/layout.ts reads it: slots per block and part, each tuple's fields in order.
+const LAYOUT = JSON.parse(readFileSync(new URL("../src/storage/layout.json", import.meta.url), "utf8"));
+const { blockSlots: BLOCK_SLOTS, partSlots: PART_SLOTS } = LAYOUT;
+/** A tuple of `fields` (layout.json's order) from an object of named values. */
+const tuple = (fields, values) => fields.map((name) => values[name]);
 const args = process.argv.slice(2);
 const option = (name) => {
   const i = args.indexOf(name);
@@ -89,8 +93,21 @@ function wrangler(commandArgs) {
 }
 
 wrangler(["d1", "migrations", "apply", "DB", "--local"]);
-const existing = JSON.parse(wrangler(["d1", "execute", "DB", "--local", "--json", "--command", "SELECT count(*) AS n FROM frames"]));
-if (existing[0].results[0].n > 0) {
+const existing = JSON.parse(
+  wrangler([
+    "d1", "execute", "DB", "--local", "--json", "--command",
+    "SELECT (SELECT count(*) FROM frames) AS n, layout_version, block_slots, part_slots FROM tracker_state",
+  ]),
+);
+const recorded = existing[0].results[0];
+if (recorded.layout_version !== LAYOUT.version || recorded.block_slots !== BLOCK_SLOTS || recorded.part_slots !== PART_SLOTS) {
+  console.error(
+    `[seed] the database records storage layout v${recorded.layout_version} (${recorded.block_slots}/${recorded.part_slots} slots), ` +
+      `src/storage/layout.json is v${LAYOUT.version} (${BLOCK_SLOTS}/${PART_SLOTS}): not seeding`,
+  );
+  process.exit(1);
+}
+if (recorded.n > 0) {
   console.error("[seed] the local database already has values: seed an empty one (remove .wrangler/state, or use --persist-to)");
   process.exit(1);
 }
@@ -134,9 +151,10 @@ for (const [type, list] of Object.entries(metrics)) {
       const mean = walk.reduce((a, b) => a + b, 0) / walk.length;
       const s1 = walk.reduce((a, v) => a + (v - mean), 0);
       const s2 = walk.reduce((a, v) => a + (v - mean) * (v - mean), 0);
-      return [symbol, walk.length, s1, s2, mean, minutes === 1440 ? walk[0] : null];
+      return tuple(LAYOUT.sums, { symbol, n: walk.length, s1, s2, k: mean, e: minutes === 1440 ? walk[0] : null });
     });
-    const latest = slots.map(([symbol], j) => [symbol, end, series[part * PART_SLOTS + j][minutes - 1]]);
+    // Without the 24 h figures (the first scheduled run rebuilds them): the tuple's first three fields.
+    const latest = slots.map(([symbol], j) => tuple(LAYOUT.latest.slice(0, 3), { symbol, ts: end, value: series[part * PART_SLOTS + j][minutes - 1] }));
     sums.push(`('${type}', ${part}, ${quote(JSON.stringify(data))}, ${quote(JSON.stringify(latest))})`);
   }
   inserts("sums", "metric_type, part, data, latest", sums, 1);

@@ -2,6 +2,7 @@
 import { cors, error, StatusError, type IRequest } from "itty-router";
 import type { TrackerEnv } from "../domain/env";
 import type { TrackerState } from "../storage/ticks";
+import { LayoutMismatchError } from "../storage/layout";
 
 export type ApiArgs = [env: TrackerEnv, ctx: ExecutionContext];
 
@@ -59,9 +60,10 @@ export function renderError(err: unknown, request: IRequest): Response {
   const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
   console.error({ msg: "request failed", err: text, url: request.url });
   // The database being unreachable or overloaded is not the request's fault
-  // and may pass: 503 with Retry-After, so clients and caches retry.
-  if (/D1_|SQLITE_BUSY|Network connection lost|storage/i.test(text)) {
-    const response = error(503, "The database is temporarily unavailable; try again shortly");
+  // and may pass: 503 with Retry-After, so clients and caches retry. A database
+  // written with another storage layout (a deploy of the wrong version) says so.
+  if (err instanceof LayoutMismatchError || /D1_|SQLITE_BUSY|Network connection lost|storage/i.test(text)) {
+    const response = error(503, err instanceof LayoutMismatchError ? err.message : "The database is temporarily unavailable; try again shortly");
     response.headers.set("retry-after", String(RETRY_AFTER_SECONDS));
     return response;
   }

@@ -139,229 +139,283 @@ export interface DayPlan {
 /**
  * Plan one run's part of the figures: add the tick's values, move the front
  * with lo, build suffix rows or rebuild. Changes the slots' `day` in place;
- * returns the statements for the run's batch and the new state.
+ * returns the statements for the run's batch and the new state. The steps are
+ * the rows of the transition table in docs/storage.md, in its order.
  */
 export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan> {
-  const { lo, hi, tick, slots, blocks, blockSlots } = input;
+  const { lo, hi, tick } = input;
   const before = input.before.day;
-  let day: DayState = { ...before, built: [...before.built] };
-  const statements: D1PreparedStatement[] = [];
-  const written = new Map<string, SuffixRow>();
-  let rowsRead = 0;
-  let changed = false;
-  let summary: string | undefined;
   const front = segmentOf(lo + MINUTE_MS);
-  const eachSlot = (visit: (day: SlotDay) => void) => {
-    for (const list of slots.values()) for (const s of list) if (s) visit(s.day);
-  };
 
-  // While old points are converted or lo extends back over them, the window is not settled: no figures yet.
-  if (input.converting || lo < input.before.lo) return { day: { ...STALE }, statements, rowsRead, changed: before.ok };
+  // Row 1: while old points are converted or lo extends back over them, the window is not settled: no figures yet.
+  if (input.converting || lo < input.before.lo) return { day: { ...STALE }, statements: [], rowsRead: 0, changed: before.ok };
 
-  // What makes the figures stale.
-  const tickInWindow = tick !== undefined && tick.ts > lo && tick.ts <= hi;
+  const run: DayRun = { db, tick, slots: input.slots, blocks: input.blocks, blockSlots: input.blockSlots, written: new Map(), rowsRead: 0 };
+  // T of the table: this run's tick when it lies in the window.
+  const inWindow = tick !== undefined && tick.ts > lo && tick.ts <= hi ? tick : undefined;
+  let step: DayStep = { day: { ...before, built: [...before.built] }, changed: false };
+  step = checkExact(step, run, front, inWindow);
+  // Exact before and after rows 2-5: the slots still hold the front's figures (a rebuild empties them).
+  const stayedExact = before.ok && step.day.ok;
+  if (!step.day.ok && step.day.scan === null) step = startRebuild(step, run, input.before.hi, inWindow);
+  if (inWindow && !(step.day.scan && inWindow.ts <= step.day.scan.cursor)) step = addTickFigures(step, run, inWindow);
+  if (step.day.ok) step = await buildSegment(step, run, hi);
+  else if (step.day.scan) step = await rebuildChunk(step, run, lo, front);
+  if (step.day.ok && (lo !== input.before.lo || !stayedExact || front !== before.front)) step = await refreshFront(step, run, lo, front);
+  // Segments up to the front are never looked up again (the front only moves forward while the figures
+  // are exact; anything else starts from STALE): the state keeps the few after it, not every segment since.
+  const { day } = step;
+  if (day.built.some((k) => k <= day.front)) step = { ...step, day: { ...day, built: day.built.filter((k) => k > day.front) } };
+  return { day: step.day, statements: suffixRowStatements(run), rowsRead: run.rowsRead, changed: step.changed, summary: step.summary };
+}
+
+/** What one run's steps share: the slots and blocks, the reads they make (counted) and the suffix rows written so far. */
+interface DayRun {
+  db: D1Database;
+  tick: DayInput["tick"];
+  slots: DaySlots;
+  blocks: [string, number][];
+  blockSlots: number;
+  /** Suffix rows written this run, keyed JSON.stringify([type, block, step]). */
+  written: Map<string, SuffixRow>;
+  rowsRead: number;
+}
+
+/** The figures' state as a run's steps leave it. */
+interface DayStep {
+  day: DayState;
+  /** Whether any slot's figures changed. */
+  changed: boolean;
+  summary?: string;
+}
+
+const eachSlot = (run: DayRun, visit: (day: SlotDay) => void) => {
+  for (const list of run.slots.values()) for (const s of list) if (s) visit(s.day);
+};
+
+/**
+ * Rows 2-5: the front moves to the next segment when its suffix rows are
+ * built; anything else that breaks the exact figures (lo past a segment, a
+ * late tick into the front, a tick below a running rebuild's cursor) makes
+ * them Stale.
+ */
+function checkExact(step: DayStep, run: DayRun, front: number, tick: DayInput["tick"]): DayStep {
+  let { day, changed } = step;
   if (day.ok && front !== day.front) {
     if (front === day.front + 1 && day.built.includes(front)) {
-      day.front = front;
-      eachSlot((d) => (d.segments = d.segments.filter(([k]) => k > front)));
+      day = { ...day, front };
+      eachSlot(run, (d) => (d.segments = d.segments.filter(([k]) => k > front)));
       changed = true;
     } else day = { ...STALE };
   }
-  if (tickInWindow && day.ok && segmentOf(tick.ts) <= front) day = { ...STALE };
+  if (tick && day.ok && segmentOf(tick.ts) <= front) day = { ...STALE };
   // A rebuild already past the minute of a late tick starts again.
-  if (tickInWindow && day.scan && tick.ts <= day.scan.top && tick.ts > day.scan.cursor) day = { ...STALE };
+  if (tick && day.scan && tick.ts <= day.scan.top && tick.ts > day.scan.cursor) day = { ...STALE };
+  return { ...step, day, changed };
+}
 
-  if (!day.ok && day.scan === null) {
-    // From the newest stored minute, or this run's tick (the frames read below include it).
-    const top = tickInWindow ? Math.max(input.before.hi, tick.ts) : input.before.hi;
-    day = { ...STALE, scan: { top, cursor: top, touched: [] } };
-    eachSlot((d) => Object.assign(d, emptyDay()));
-    changed = true;
-    summary = "figures: rebuild started";
+/** Row 6: Stale becomes Rebuilding, from the newest stored minute or this run's tick (the frames read below include it). */
+function startRebuild(step: DayStep, run: DayRun, storedHi: number, tick: DayInput["tick"]): DayStep {
+  const top = tick ? Math.max(storedHi, tick.ts) : storedHi;
+  eachSlot(run, (d) => Object.assign(d, emptyDay()));
+  return { day: { ...STALE, scan: { top, cursor: top, touched: [] } }, changed: true, summary: "figures: rebuild started" };
+}
+
+/** Row 7: the tick's values join their slots' figures of its segment (a rebuild reads those at or below its cursor from the frames). */
+function addTickFigures(step: DayStep, run: DayRun, tick: NonNullable<DayInput["tick"]>): DayStep {
+  const segment = segmentOf(tick.ts);
+  for (const { metricType, slot, value } of tick.values) {
+    const s = run.slots.get(metricType)?.[slot];
+    if (s) addToSegment(s.day, segment, tick.ts, value);
   }
-
-  // The tick's values (a rebuild reads those at or below its cursor from the frames).
-  if (tickInWindow && !(day.scan && tick.ts <= day.scan.cursor)) {
-    const segment = segmentOf(tick.ts);
-    for (const { metricType, slot, value } of tick.values) {
-      const s = slots.get(metricType)?.[slot];
-      if (s) addToSegment(s.day, segment, tick.ts, value);
-    }
-    changed = true;
-    // Suffix rows without these values are no longer complete.
-    day.built = day.built.filter((k) => k !== segment);
-    if (day.build?.segment === segment) day.build = null;
-    if (day.scan && !day.scan.touched.includes(segment)) day.scan = { ...day.scan, touched: [...day.scan.touched, segment] };
-  }
-
-  /** Frames of (from, to] for every block, with this run's tick (not stored yet), by minute. */
-  const readFrames = async (from: number, to: number): Promise<Map<number, Frame>> => {
-    const byTs = new Map<number, Frame>();
-    const put = (ts: number, type: string, block: number, values: (number | null)[]) => {
-      const frame = byTs.get(ts) ?? new Map();
-      byTs.set(ts, frame);
-      const byBlock = frame.get(type) ?? new Map();
-      frame.set(type, byBlock);
-      byBlock.set(block, values);
-    };
-    if (to > from && blocks.length > 0) {
-      const result = await db
-        .prepare(
-          `SELECT f.metric_type, f.block, f.ts, f.v FROM json_each(?3) b
-           JOIN frames f ON f.metric_type = b.value ->> 0 AND f.block = b.value ->> 1 AND f.ts > ?1 AND f.ts <= ?2`,
-        )
-        .bind(from, to, JSON.stringify(blocks))
-        .all<{ metric_type: string; block: number; ts: number; v: string }>();
-      rowsRead += result.meta.rows_read;
-      for (const row of result.results) put(row.ts, row.metric_type, row.block, JSON.parse(row.v));
-    }
-    if (tick && tick.ts > from && tick.ts <= to) {
-      for (const { metricType, slot, value } of tick.values) {
-        const block = Math.floor(slot / blockSlots);
-        const frame = byTs.get(tick.ts)?.get(metricType)?.get(block) ?? [];
-        frame[slot % blockSlots] = value;
-        put(tick.ts, metricType, block, frame);
-      }
-    }
-    return byTs;
+  const { day } = step;
+  // Suffix rows without these values are no longer complete.
+  const touched = day.scan && !day.scan.touched.includes(segment) ? { ...day.scan, touched: [...day.scan.touched, segment] } : day.scan;
+  return {
+    ...step,
+    day: { ...day, built: day.built.filter((k) => k !== segment), build: day.build?.segment === segment ? null : day.build, scan: touched },
+    changed: true,
   };
+}
 
-  /** The suffix rows of step s, this run's first. */
-  const readSuffix = async (step: number): Promise<Map<string, SuffixRow>> => {
-    const rows = new Map<string, SuffixRow>();
-    if (blocks.length === 0) return rows;
+/** Frame rows one run reads, at most (a chunk of minutes times the blocks). */
+const chunkMs = (run: DayRun) => Math.max(STEP_MS, stepFloor((BUILD_FRAME_ROWS / Math.max(run.blocks.length, 1)) * MINUTE_MS));
+
+/** Row 8: one chunk of suffix rows of the lowest complete segment after the front that is not built yet. */
+async function buildSegment(step: DayStep, run: DayRun, hi: number): Promise<DayStep> {
+  const { day } = step;
+  const current = segmentOf(hi);
+  // A late tick's run builds nothing.
+  const lateTick = run.tick !== undefined && segmentOf(run.tick.ts) < current;
+  let target: number | undefined;
+  for (let k = day.front + 1; k < current && target === undefined; k++) if (!day.built.includes(k)) target = k;
+  if (target === undefined || lateTick) return step;
+  const top = target * SEGMENT_MS;
+  const bottom = top - SEGMENT_MS;
+  const cursor = day.build?.segment === target ? day.build.cursor : top;
+  const lower = Math.max(cursor - chunkMs(run), bottom);
+  const running = new Map<string, SuffixRow>(cursor < top ? [...(await readSuffix(run, cursor))].map(([key, row]) => [key, [...row]]) : []);
+  const frames = await readFrames(run, lower, cursor);
+  walk(
+    frames,
+    lower,
+    cursor,
+    (ts, frame) => addFrame(running, ts, frame),
+    (s) => emit(run, s, (type, block) => Array.from(running.get(JSON.stringify([type, block])) ?? [], (f) => f ?? null)),
+  );
+  const done = lower === bottom;
+  return {
+    ...step,
+    day: { ...day, build: done ? null : { segment: target, cursor: lower }, built: done ? [...day.built, target] : day.built },
+    summary: `figures: segment ${iso(bottom)}..${iso(top)} built down to ${iso(lower)}`,
+  };
+}
+
+/**
+ * Row 9: one chunk of the rebuild, frames newest first into each slot's
+ * segment figures, every step's suffix row on the way; at lo it is done (9b)
+ * or overtaken (9a), else it goes on next run (9c).
+ */
+async function rebuildChunk(step: DayStep, run: DayRun, lo: number, front: number): Promise<DayStep> {
+  const { top, cursor, touched } = step.day.scan!;
+  const { blockSlots } = run;
+  const lower = Math.max(cursor - chunkMs(run), stepFloor(lo));
+  const frames = await readFrames(run, Math.max(lower, lo), cursor);
+  const slotDay = (type: string, slot: number) => run.slots.get(type)?.[slot]?.day;
+  walk(
+    frames,
+    lower,
+    cursor,
+    (ts, frame) => {
+      for (const [type, byBlock] of frame) {
+        for (const [block, values] of byBlock) {
+          values.forEach((v, i) => {
+            const d = slotDay(type, block * blockSlots + i);
+            if (d && typeof v === "number") addToSegment(d, segmentOf(ts), ts, v);
+          });
+        }
+      }
+    },
+    (s) => {
+      const segment = Math.floor(s / SEGMENT_MS) + 1;
+      emit(run, s, (type, block) =>
+        Array.from({ length: blockSlots }, (_, i) => slotDay(type, block * blockSlots + i)?.segments.find(([k]) => k === segment)?.[1] ?? null),
+      );
+    },
+  );
+  if (lower <= lo && (front > segmentOf(top) || touched.some((k) => k <= front))) {
+    // 9a: the window moved past what the rebuild covered: again, from the new top.
+    return { day: { ...STALE }, changed: true, summary: "figures: rebuild overtaken, starting again" };
+  }
+  if (lower <= lo) {
+    // 9b: every step at or above lo of the segments up to top's holds their stored values,
+    // except in segments a tick was added to meanwhile (the builder redoes those).
+    const built: number[] = [];
+    for (let k = front; k <= segmentOf(top); k++) if (!touched.includes(k)) built.push(k);
+    eachSlot(run, (d) => (d.segments = d.segments.filter(([k]) => k > front)));
+    return { day: { ok: true, front, built, build: null, scan: null }, changed: true, summary: "figures: rebuilt" };
+  }
+  // 9c
+  return { day: { ...step.day, scan: { top, cursor: lower, touched } }, changed: true, summary: `figures: rebuilding, down to ${iso(lower)}` };
+}
+
+/** Row 10: the front's figures of (lo, C_front], from the frames of (lo, s] and the suffix row of s. */
+async function refreshFront(step: DayStep, run: DayRun, lo: number, front: number): Promise<DayStep> {
+  const end = front * SEGMENT_MS;
+  const s = Math.min(stepCeil(lo), end);
+  const suffix = s < end ? await readSuffix(run, s) : new Map<string, SuffixRow>();
+  const frames = await readFrames(run, lo, s);
+  const figures = new Map<string, SuffixRow>();
+  for (const [key, row] of suffix) figures.set(key, [...row]);
+  for (const [ts, frame] of frames) addFrame(figures, ts, frame);
+  for (const [type, list] of run.slots) {
+    list.forEach((slot, i) => {
+      if (slot) slot.day.front = figures.get(JSON.stringify([type, Math.floor(i / run.blockSlots)]))?.[i % run.blockSlots] ?? null;
+    });
+  }
+  return { ...step, changed: true };
+}
+
+/** Frames of (from, to] for every block, with this run's tick (not stored yet), by minute. */
+async function readFrames(run: DayRun, from: number, to: number): Promise<Map<number, Frame>> {
+  const { db, blocks, tick, blockSlots } = run;
+  const byTs = new Map<number, Frame>();
+  const put = (ts: number, type: string, block: number, values: (number | null)[]) => {
+    const frame = byTs.get(ts) ?? new Map();
+    byTs.set(ts, frame);
+    const byBlock = frame.get(type) ?? new Map();
+    frame.set(type, byBlock);
+    byBlock.set(block, values);
+  };
+  if (to > from && blocks.length > 0) {
     const result = await db
       .prepare(
-        `SELECT d.metric_type, d.block, d.v FROM json_each(?1) b
-         JOIN day_steps d ON d.metric_type = b.value ->> 0 AND d.block = b.value ->> 1 AND d.ring = ?2 AND d.ts = ?3`,
+        `SELECT f.metric_type, f.block, f.ts, f.v FROM json_each(?3) b
+         JOIN frames f ON f.metric_type = b.value ->> 0 AND f.block = b.value ->> 1 AND f.ts > ?1 AND f.ts <= ?2`,
       )
-      .bind(JSON.stringify(blocks), ring(step), step)
-      .all<{ metric_type: string; block: number; v: string }>();
-    rowsRead += result.meta.rows_read;
-    for (const row of result.results) rows.set(JSON.stringify([row.metric_type, row.block]), JSON.parse(row.v));
-    for (const [type, block] of blocks) {
-      const mine = written.get(JSON.stringify([type, block, step]));
-      if (mine) rows.set(JSON.stringify([type, block]), mine);
-    }
-    return rows;
-  };
-
-  const emit = (step: number, rowOf: (type: string, block: number) => SuffixRow) => {
-    for (const [type, block] of blocks) written.set(JSON.stringify([type, block, step]), rowOf(type, block));
-  };
-
-  /** The frames of (from, to], newest first: each step s in [from, to) is emitted once every frame above it was visited. */
-  const walk = (frames: Map<number, Frame>, from: number, to: number, visit: (ts: number, frame: Frame) => void, step: (s: number) => void) => {
-    const times = [...frames.keys()].filter((ts) => ts > from && ts <= to).sort((a, b) => b - a);
-    let i = 0;
-    for (let s = stepFloor(to - 1); s >= from; s -= STEP_MS) {
-      while (i < times.length && times[i]! > s) visit(times[i]!, frames.get(times[i++]!)!);
-      step(s);
-    }
-    while (i < times.length) visit(times[i]!, frames.get(times[i++]!)!);
-  };
-
-  const chunkMs = Math.max(STEP_MS, stepFloor((BUILD_FRAME_ROWS / Math.max(blocks.length, 1)) * MINUTE_MS));
-
-  if (day.ok) {
-    // Suffix rows of the complete segments after the front, lowest first.
-    const current = segmentOf(hi);
-    const lateTick = tick !== undefined && segmentOf(tick.ts) < current;
-    let target: number | undefined;
-    for (let k = day.front + 1; k < current && target === undefined; k++) if (!day.built.includes(k)) target = k;
-    if (target !== undefined && !lateTick) {
-      const top = target * SEGMENT_MS;
-      const bottom = top - SEGMENT_MS;
-      const cursor = day.build?.segment === target ? day.build.cursor : top;
-      const lower = Math.max(cursor - chunkMs, bottom);
-      const running = new Map<string, SuffixRow>(cursor < top ? [...(await readSuffix(cursor))].map(([key, row]) => [key, [...row]]) : []);
-      const frames = await readFrames(lower, cursor);
-      walk(
-        frames,
-        lower,
-        cursor,
-        (ts, frame) => addFrame(running, ts, frame),
-        (s) => emit(s, (type, block) => Array.from(running.get(JSON.stringify([type, block])) ?? [], (f) => f ?? null)),
-      );
-      day.build = lower === bottom ? null : { segment: target, cursor: lower };
-      if (lower === bottom) day.built.push(target);
-      summary = `figures: segment ${iso(bottom)}..${iso(top)} built down to ${iso(lower)}`;
-    }
-  } else if (day.scan) {
-    // The rebuild: frames newest first into each slot's segment figures, every step's suffix row on the way.
-    const { top, cursor, touched } = day.scan;
-    const lower = Math.max(cursor - chunkMs, stepFloor(lo));
-    const frames = await readFrames(Math.max(lower, lo), cursor);
-    const slotDay = (type: string, slot: number) => slots.get(type)?.[slot]?.day;
-    walk(
-      frames,
-      lower,
-      cursor,
-      (ts, frame) => {
-        for (const [type, byBlock] of frame) {
-          for (const [block, values] of byBlock) {
-            values.forEach((v, i) => {
-              const d = slotDay(type, block * blockSlots + i);
-              if (d && typeof v === "number") addToSegment(d, segmentOf(ts), ts, v);
-            });
-          }
-        }
-      },
-      (s) => {
-        const segment = Math.floor(s / SEGMENT_MS) + 1;
-        emit(s, (type, block) =>
-          Array.from({ length: blockSlots }, (_, i) => slotDay(type, block * blockSlots + i)?.segments.find(([k]) => k === segment)?.[1] ?? null),
-        );
-      },
-    );
-    changed = true;
-    if (lower <= lo && (front > segmentOf(top) || touched.some((k) => k <= front))) {
-      // The window moved past what the rebuild covered: again, from the new top.
-      day = { ...STALE };
-      summary = "figures: rebuild overtaken, starting again";
-    } else if (lower <= lo) {
-      // Done: every step at or above lo of the segments up to top's holds their stored values,
-      // except in segments a tick was added to meanwhile (the builder redoes those).
-      const built: number[] = [];
-      for (let k = front; k <= segmentOf(top); k++) if (!touched.includes(k)) built.push(k);
-      day = { ok: true, front, built, build: null, scan: null };
-      eachSlot((d) => (d.segments = d.segments.filter(([k]) => k > front)));
-      summary = "figures: rebuilt";
-    } else {
-      day.scan = { top, cursor: lower, touched };
-      summary = `figures: rebuilding, down to ${iso(lower)}`;
+      .bind(from, to, JSON.stringify(blocks))
+      .all<{ metric_type: string; block: number; ts: number; v: string }>();
+    run.rowsRead += result.meta.rows_read;
+    for (const row of result.results) put(row.ts, row.metric_type, row.block, JSON.parse(row.v));
+  }
+  if (tick && tick.ts > from && tick.ts <= to) {
+    for (const { metricType, slot, value } of tick.values) {
+      const block = Math.floor(slot / blockSlots);
+      const frame = byTs.get(tick.ts)?.get(metricType)?.get(block) ?? [];
+      frame[slot % blockSlots] = value;
+      put(tick.ts, metricType, block, frame);
     }
   }
+  return byTs;
+}
 
-  // The front: figures of (lo, C_front] from the frames of (lo, s] and the suffix row of s.
-  if (day.ok && (lo !== input.before.lo || !before.ok || front !== before.front)) {
-    const end = front * SEGMENT_MS;
-    const s = Math.min(stepCeil(lo), end);
-    const suffix = s < end ? await readSuffix(s) : new Map<string, SuffixRow>();
-    const frames = await readFrames(lo, s);
-    const figures = new Map<string, SuffixRow>();
-    for (const [key, row] of suffix) figures.set(key, [...row]);
-    for (const [ts, frame] of frames) addFrame(figures, ts, frame);
-    for (const [type, list] of slots) {
-      list.forEach((s, slot) => {
-        if (s) s.day.front = figures.get(JSON.stringify([type, Math.floor(slot / blockSlots)]))?.[slot % blockSlots] ?? null;
-      });
-    }
-    changed = true;
+/** The suffix rows of step s, this run's first. */
+async function readSuffix(run: DayRun, step: number): Promise<Map<string, SuffixRow>> {
+  const { db, blocks, written } = run;
+  const rows = new Map<string, SuffixRow>();
+  if (blocks.length === 0) return rows;
+  const result = await db
+    .prepare(
+      `SELECT d.metric_type, d.block, d.v FROM json_each(?1) b
+       JOIN day_steps d ON d.metric_type = b.value ->> 0 AND d.block = b.value ->> 1 AND d.ring = ?2 AND d.ts = ?3`,
+    )
+    .bind(JSON.stringify(blocks), ring(step), step)
+    .all<{ metric_type: string; block: number; v: string }>();
+  run.rowsRead += result.meta.rows_read;
+  for (const row of result.results) rows.set(JSON.stringify([row.metric_type, row.block]), JSON.parse(row.v));
+  for (const [type, block] of blocks) {
+    const mine = written.get(JSON.stringify([type, block, step]));
+    if (mine) rows.set(JSON.stringify([type, block]), mine);
   }
+  return rows;
+}
 
-  // Segments up to the front are never looked up again (the front only moves forward while the figures
-  // are exact; anything else starts from STALE): the state keeps the few after it, not every segment since.
-  if (day.built.some((k) => k <= day.front)) day = { ...day, built: day.built.filter((k) => k > day.front) };
+/** Keep the suffix row of step s of every block, to write with the run's batch. */
+function emit(run: DayRun, step: number, rowOf: (type: string, block: number) => SuffixRow) {
+  for (const [type, block] of run.blocks) run.written.set(JSON.stringify([type, block, step]), rowOf(type, block));
+}
 
-  // The suffix rows written this run, ring slots reused.
-  const rows = [...written].map(([key, row]) => {
+/** The frames of (from, to], newest first: each step s in [from, to) is emitted once every frame above it was visited. */
+function walk(frames: Map<number, Frame>, from: number, to: number, visit: (ts: number, frame: Frame) => void, step: (s: number) => void) {
+  const times = [...frames.keys()].filter((ts) => ts > from && ts <= to).sort((a, b) => b - a);
+  let i = 0;
+  for (let s = stepFloor(to - 1); s >= from; s -= STEP_MS) {
+    while (i < times.length && times[i]! > s) visit(times[i]!, frames.get(times[i++]!)!);
+    step(s);
+  }
+  while (i < times.length) visit(times[i]!, frames.get(times[i++]!)!);
+}
+
+/** The suffix rows written this run, ring slots reused. */
+function suffixRowStatements(run: DayRun): D1PreparedStatement[] {
+  const rows = [...run.written].map(([key, row]) => {
     const [type, block, step] = JSON.parse(key) as [string, number, number];
     return [type, block, ring(step), step, row];
   });
+  const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     statements.push(
-      db
+      run.db
         .prepare(
           `INSERT INTO day_steps (metric_type, block, ring, ts, v)
            SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4 FROM json_each(?1) WHERE true
@@ -370,7 +424,7 @@ export async function planDay(db: D1Database, input: DayInput): Promise<DayPlan>
         .bind(JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))),
     );
   }
-  return { day, statements, rowsRead, changed, summary };
+  return statements;
 }
 
 /** Add a frame's values to the figures of each (type, block) row. */

@@ -28,16 +28,21 @@
 import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
 import { floorMinute, iso, MINUTE_MS } from "../lib/time";
 import { WINDOW_MS } from "./window";
+import {
+  BLOCK_SLOTS,
+  checkLayout,
+  DAY,
+  LAYOUT_COLUMNS,
+  latestTuple,
+  PART_SLOTS,
+  readLatestTuple,
+  readSumsTuple,
+  sumsTuple,
+  type StoredLayout,
+} from "./layout";
 
-/**
- * Metrics per frame row: a tick writes (and the purge deletes) one row per
- * block. 48 values of ~19 bytes keep a row under SQLite's ~1,000 bytes of local
- * payload (4 KB pages): no overflow page, so a history reads ~4 rows per page.
- * Migration 0005 and the bench's seed use the same numbers.
- */
-export const BLOCK_SLOTS = 48;
-/** Metrics per sums row (~110 bytes each). */
-export const PART_SLOTS = 512;
+/** The layout's numbers, here too for the callers that always imported them from the ledger. */
+export { BLOCK_SLOTS, PART_SLOTS } from "./layout";
 /** How many stored minutes lo passes in one run when it has fallen behind (outage, conversion). */
 export const SLIDE_CHUNK_TICKS = 60;
 /** Old points older than this before the window are not converted. */
@@ -79,10 +84,6 @@ export interface SlotSums {
   day: SlotDay;
 }
 
-type Tuple = [string, number, number, number, number, number | null];
-/** [symbol, ts, value] and, when the figures are exact, the window's [first ts, first value, min, max]. */
-type LatestTuple = [string, number | null, number | null, ...(number | null)[]];
-type DayTuple = [SlotDay["front"], SlotDay["segments"]];
 
 /** Every slot of every metric type, dense by slot (null = free). */
 export type Sums = Map<string, (SlotSums | null)[]>;
@@ -109,10 +110,12 @@ export class LedgerConflictError extends Error {
 export const isLedgerConflict = (err: unknown) => /NOT NULL constraint failed: tracker_state\.ledger/.test(String(err));
 
 export async function readLedgerState(db: D1Database): Promise<LedgerState> {
-  const state = await db
-    .prepare("SELECT lo, hi, ledger, last_tick, purged_until, convert_until, day FROM tracker_state WHERE id = 1")
-    .first<LedgerState>();
-  if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
+  const row = await db
+    .prepare(`SELECT lo, hi, ledger, last_tick, purged_until, convert_until, day, ${LAYOUT_COLUMNS} FROM tracker_state WHERE id = 1`)
+    .first<LedgerState & StoredLayout>();
+  if (!row) throw new Error("tracker_state is empty: were the migrations applied?");
+  checkLayout(row);
+  const { layout_version, block_slots, part_slots, ...state } = row;
   return state;
 }
 
@@ -128,21 +131,17 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
   for (const row of result.results) {
     const slots = sums.get(row.metric_type) ?? [];
     sums.set(row.metric_type, slots);
-    const tuples = JSON.parse(row.data) as (Tuple | null)[];
-    const latest = JSON.parse(row.latest) as (LatestTuple | null)[];
-    const days = JSON.parse(row.day) as (DayTuple | null)[];
+    const tuples = JSON.parse(row.data) as (unknown[] | null)[];
+    const latest = JSON.parse(row.latest) as (unknown[] | null)[];
+    const days = JSON.parse(row.day) as (unknown[] | null)[];
     tuples.forEach((t, i) => {
       const day = days[i];
+      const newest = latest[i] ? readLatestTuple(latest[i]) : null;
       slots[row.part * PART_SLOTS + i] = t && {
-        symbol: t[0],
-        n: t[1],
-        s1: t[2],
-        s2: t[3],
-        k: t[4],
-        latestTs: latest[i]?.[1] ?? null,
-        latestValue: latest[i]?.[2] ?? null,
-        e: t[5],
-        day: day ? { front: day[0], segments: day[1] } : emptyDay(),
+        ...readSumsTuple(t),
+        latestTs: newest?.ts ?? null,
+        latestValue: newest?.value ?? null,
+        day: day ? { front: day[DAY.front] as SlotDay["front"], segments: day[DAY.segments] as SlotDay["segments"] } : emptyDay(),
       };
     });
     for (let i = 0; i < slots.length; i++) if (slots[i] === undefined) slots[i] = null;
@@ -150,23 +149,27 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
   return { sums, rowsRead: result.meta.rows_read };
 }
 
-/** A slot's latest value, with the window's figures when they are exact. */
-function latestTuple(s: SlotSums, figuresOk: boolean): LatestTuple {
-  const figures = figuresOk ? slotFigures(s.day) : null;
-  return figures ? [s.symbol, s.latestTs, s.latestValue, ...figures] : [s.symbol, s.latestTs, s.latestValue];
-}
-
 function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): { data: string; latest: string; day: string }[] {
   const parts: { data: string; latest: string; day: string }[] = [];
   for (let start = 0; start < slots.length; start += PART_SLOTS) {
     const part = slots.slice(start, start + PART_SLOTS);
     parts.push({
-      data: JSON.stringify(part.map((s) => (s ? [s.symbol, s.n, s.s1, s.s2, s.k, s.e] : null))),
-      latest: JSON.stringify(part.map((s) => (s ? latestTuple(s, figuresOk) : null))),
-      day: JSON.stringify(part.map((s) => (s ? [s.day.front, s.day.segments] : null))),
+      data: JSON.stringify(part.map((s) => s && sumsTuple(s))),
+      // A slot's latest value, with the window's figures when they are exact.
+      latest: JSON.stringify(
+        part.map((s) => s && latestTuple({ symbol: s.symbol, ts: s.latestTs, value: s.latestValue, figures: figuresOk ? slotFigures(s.day) : null })),
+      ),
+      day: JSON.stringify(part.map((s) => s && dayTuple(s.day))),
     });
   }
   return parts;
+}
+
+function dayTuple(day: SlotDay): unknown[] {
+  const tuple: unknown[] = [];
+  tuple[DAY.front] = day.front;
+  tuple[DAY.segments] = day.segments;
+  return tuple;
 }
 
 /** Per (metric type, block): the frame's values, or per slot. */
@@ -274,225 +277,310 @@ export interface AdvanceInput {
   tick?: TickValues;
 }
 
+/** A run's plan as its steps build it: the sums as they will be written, lo, and the batch so far. */
+interface Draft {
+  /** Each slot's entry is updated in place (copying 40,000 entries a step would cost more than it says). */
+  sums: Sums;
+  lo: number;
+  convertUntil: number | null;
+  statements: D1PreparedStatement[];
+  /** The metric types whose sums rows are rewritten. */
+  changed: ReadonlySet<string>;
+  summary: Record<string, unknown>;
+  rowsRead: number;
+}
+
+/** The draft with more statements, changed types, reads and summary entries. */
+function add(draft: Draft, more: { statements?: D1PreparedStatement[]; changed?: Iterable<string>; rowsRead?: number; summary?: Record<string, unknown> }): Draft {
+  return {
+    ...draft,
+    statements: more.statements ? [...draft.statements, ...more.statements] : draft.statements,
+    changed: more.changed ? new Set([...draft.changed, ...more.changed]) : draft.changed,
+    rowsRead: draft.rowsRead + (more.rowsRead ?? 0),
+    summary: more.summary ? { ...draft.summary, ...more.summary } : draft.summary,
+  };
+}
+
 /**
- * Plan one run's writes of the sums: add the tick (if any), slide lo, rebuild
- * due blocks, convert a chunk of old points, purge. Returns the statements for
- * the caller's batch and the ledger check that must precede them.
+ * Plan one run's writes of the sums: convert a chunk of old points, rebuild
+ * due blocks, slide lo, add the tick (if any), refresh e, the 24 h figures,
+ * purge, and write the sums rows. Returns the statements for the caller's
+ * batch and the ledger check that must precede them.
  */
 export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { state: LedgerState; sums: Sums; rowsRead: number }): Promise<Plan> {
   const state = pre?.state ?? (await readLedgerState(db));
   const loaded = pre ?? { ...(await readSums(db)), state };
-  const sums = loaded.sums;
-  let rowsRead = loaded.rowsRead;
-  const statements: D1PreparedStatement[] = [];
-  const summary: Record<string, unknown> = {};
-  const changed = new Set<string>();
   const { tick, now } = input;
+  const hi = tick ? Math.max(state.hi, tick.ts) : state.hi;
+  const newest = Math.max(hi, floorMinute(now));
+  const targetLo = loTarget(state, hi, newest);
 
-  const newHi = tick ? Math.max(state.hi, tick.ts) : state.hi;
-  const newest = Math.max(newHi, floorMinute(now));
-  let targetLo = Math.min(newHi, newest - WINDOW_MS);
-  let convertUntil = state.convert_until;
-
-  // A deployed database's points, newest first; lo then extends back over them.
-  if (convertUntil !== null) {
-    const oldest = await db.prepare("SELECT min(ts) AS ts FROM points").first<{ ts: number | null }>();
-    rowsRead += 1;
-    const from = Math.max(convertUntil - CONVERT_CHUNK_MS, newest - WINDOW_MS - CONVERT_MARGIN_MS, (oldest?.ts ?? Infinity) - MINUTE_MS);
-    if (from >= convertUntil) {
-      // What is left is older than the window: nothing to keep.
-      statements.push(db.prepare("DELETE FROM points"));
-      convertUntil = null;
-      summary.converted = "done";
-    } else {
-      statements.push(convertPoints(db, from, convertUntil), db.prepare("DELETE FROM points WHERE ts > ?1").bind(from));
-      summary.converted = { from: iso(from), until: iso(convertUntil) };
-      convertUntil = from;
-    }
-    // Frames below the converted range are not there yet.
-    targetLo = Math.max(targetLo, state.convert_until ?? targetLo);
-  }
-
-  let lo = state.lo;
+  let draft: Draft = {
+    sums: loaded.sums,
+    lo: state.lo,
+    convertUntil: state.convert_until,
+    statements: [],
+    changed: new Set(),
+    summary: {},
+    rowsRead: loaded.rowsRead,
+  };
+  if (draft.convertUntil !== null) draft = await convertOldPoints(db, draft, newest);
   // Rebuilds ride on ticks (once a minute); a run without one only slides and purges.
-  const rebuildable = state.convert_until === null && tick !== undefined;
-  // Exact rebuilds, over (lo, hi] as stored; the deltas below apply on top.
-  if (rebuildable && targetLo >= lo && targetLo <= lo + REBUILD_CATCH_UP_MINUTES * MINUTE_MS) {
-    const due = dueBlocks(sums, state.hi, now);
-    for (const [type, block] of due) {
-      const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, [[type, block]]);
-      rowsRead += read;
-      const slots = sums.get(type)!;
-      for (let slot = block * BLOCK_SLOTS; slot < (block + 1) * BLOCK_SLOTS && slot < slots.length; slot++) {
-        const s = slots[slot];
-        if (s) Object.assign(s, { n: 0, s1: 0, s2: 0 });
-      }
-      // Re-shifted to the mean: s1 = sum(x - mean) is rounding only.
-      for (const stat of stats) {
-        const s = slots[stat.slot];
-        if (s) Object.assign(s, { n: stat.n, s1: stat.d1, s2: stat.m2, k: stat.mean });
-      }
-      changed.add(type);
-    }
-    if (due.length > 0) summary.rebuilt = due.map(([type, block]) => `${type}/${block}`);
+  if (tick && state.convert_until === null && targetLo >= state.lo && targetLo <= state.lo + REBUILD_CATCH_UP_MINUTES * MINUTE_MS) {
+    draft = await rebuildDue(db, draft, state, now);
   }
-
-  // Slide lo towards targetLo.
-  if (targetLo !== lo) {
-    let next: number;
-    if (targetLo === lo + MINUTE_MS) {
-      // The common case: the value at lo + 1 minute leaves.
-      for (const [type, slots] of sums) {
-        for (const s of slots) {
-          if (s && s.e !== null) {
-            const d = s.e - s.k;
-            s.n -= 1;
-            s.s1 -= d;
-            s.s2 -= d * d;
-            if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
-          }
-        }
-        changed.add(type);
-      }
-      next = targetLo;
-    } else {
-      const forward = targetLo > lo;
-      // A chunk is at most SLIDE_CHUNK_TICKS stored minutes; minutes without a tick hold nothing.
-      const edge = await db
-        .prepare(
-          forward
-            ? `SELECT ts FROM ticks WHERE ts > ?1 AND ts <= ?2 ORDER BY ts LIMIT 1 OFFSET ${SLIDE_CHUNK_TICKS - 1}`
-            : `SELECT ts FROM ticks WHERE ts > ?2 AND ts <= ?1 ORDER BY ts DESC LIMIT 1 OFFSET ${SLIDE_CHUNK_TICKS}`,
-        )
-        .bind(lo, targetLo)
-        .first<{ ts: number }>();
-      rowsRead += SLIDE_CHUNK_TICKS;
-      next = edge === null ? targetLo : edge.ts;
-      const { stats, rowsRead: read } = await frameStats(db, Math.min(lo, next), Math.max(lo, next), blockList(sums));
-      rowsRead += read;
-      const sign = forward ? -1 : 1;
-      for (const stat of stats) {
-        const s = sums.get(stat.metric_type)?.[stat.slot];
-        if (!s) continue;
-        const delta = aroundShift(stat, s.k);
-        s.n += sign * delta.n;
-        s.s1 += sign * delta.s1;
-        s.s2 += sign * delta.s2;
-        if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
-        if (!forward && (s.latestTs === null || stat.latest_ts > s.latestTs)) {
-          s.latestTs = stat.latest_ts;
-          s.latestValue = stat.latest_value;
-        }
-      }
-      for (const type of sums.keys()) changed.add(type);
-      summary.slid = { from: iso(lo), to: iso(next) };
-    }
-    lo = next;
-  }
-
-  // The tick's own values, when they fall in the new (lo, hi].
-  if (tick) {
-    for (const { metricType, slot, value } of tick.values) {
-      const slots = sums.get(metricType) ?? [];
-      sums.set(metricType, slots);
-      while (slots.length <= slot) slots.push(null);
-      const s = slots[slot];
-      if (!s) throw new Error(`slot ${slot} of ${metricType} has no metric`);
-      if (tick.ts > lo && tick.ts <= newHi) {
-        const d = value - s.k;
-        s.n += 1;
-        s.s1 += d;
-        s.s2 += d * d;
-      }
-      if (s.latestTs === null || tick.ts > s.latestTs) {
-        s.latestTs = tick.ts;
-        s.latestValue = value;
-      }
-      changed.add(metricType);
-    }
-  }
-
-  // e = the value at lo + 1 minute: read again whenever lo moved.
-  if (lo !== state.lo) {
-    const { frames, rowsRead: read } = await readFramesAt(db, sums, lo + MINUTE_MS);
-    rowsRead += read;
-    for (const [type, slots] of sums) {
-      slots.forEach((s, slot) => {
-        if (s) s.e = frames.get(type)?.get(Math.floor(slot / BLOCK_SLOTS))?.[slot % BLOCK_SLOTS] ?? null;
-      });
-      changed.add(type);
-    }
-  }
+  if (targetLo !== draft.lo) draft = await slideLo(db, draft, targetLo);
+  if (tick) draft = addTick(draft, tick, hi);
+  if (draft.lo !== state.lo) draft = await refreshLeaving(db, draft);
   // A (late) tick of minute lo + 1 is itself the next to leave; its frame is not stored yet.
-  if (tick?.ts === lo + MINUTE_MS) {
-    for (const { metricType, slot, value } of tick.values) sums.get(metricType)![slot]!.e = value;
-  }
+  if (tick?.ts === draft.lo + MINUTE_MS) draft = tickLeavesNext(draft, tick);
+  const figures = await planFigures(db, draft, state, hi, tick);
+  draft = figures.draft;
+  const purgeTo = Math.min(draft.lo, newest - WINDOW_MS);
+  const purgedUntil = purgeTo > state.purged_until ? purgeTo : state.purged_until;
+  if (purgeTo > state.purged_until) draft = purge(db, draft, purgeTo);
+  draft = writeSums(db, draft, figures.day.ok);
+  return ledgerCheck(db, draft, state, { hi, purgedUntil, dayText: JSON.stringify(figures.day), versionBump: tick === undefined && figures.changed });
+}
 
-  // The 24 h figures follow lo and hi.
+/** Where lo goes: 24 h before the newest minute, at most hi, and not below the points still to convert. */
+function loTarget(state: LedgerState, hi: number, newest: number): number {
+  const target = Math.min(hi, newest - WINDOW_MS);
+  // Frames below the converted range are not there yet.
+  return state.convert_until === null ? target : Math.max(target, state.convert_until);
+}
+
+/** A deployed database's points, newest first, a chunk a run; lo then extends back over them. */
+async function convertOldPoints(db: D1Database, draft: Draft, newest: number): Promise<Draft> {
+  const until = draft.convertUntil!;
+  const oldest = await db.prepare("SELECT min(ts) AS ts FROM points").first<{ ts: number | null }>();
+  const from = Math.max(until - CONVERT_CHUNK_MS, newest - WINDOW_MS - CONVERT_MARGIN_MS, (oldest?.ts ?? Infinity) - MINUTE_MS);
+  if (from >= until) {
+    // What is left is older than the window: nothing to keep.
+    return { ...add(draft, { statements: [db.prepare("DELETE FROM points")], rowsRead: 1, summary: { converted: "done" } }), convertUntil: null };
+  }
+  const statements = [convertPoints(db, from, until), db.prepare("DELETE FROM points WHERE ts > ?1").bind(from)];
+  return { ...add(draft, { statements, rowsRead: 1, summary: { converted: { from: iso(from), until: iso(until) } } }), convertUntil: from };
+}
+
+/** Exact rebuilds of the due blocks, over (lo, hi] as stored; the deltas of the later steps apply on top. */
+async function rebuildDue(db: D1Database, draft: Draft, state: LedgerState, now: number): Promise<Draft> {
+  const { sums } = draft;
+  const due = dueBlocks(sums, state.hi, now);
+  let rowsRead = 0;
+  for (const [type, block] of due) {
+    const { stats, rowsRead: read } = await frameStats(db, state.lo, state.hi, [[type, block]]);
+    rowsRead += read;
+    const slots = sums.get(type)!;
+    for (let slot = block * BLOCK_SLOTS; slot < (block + 1) * BLOCK_SLOTS && slot < slots.length; slot++) {
+      const s = slots[slot];
+      if (s) Object.assign(s, { n: 0, s1: 0, s2: 0 });
+    }
+    // Re-shifted to the mean: s1 = sum(x - mean) is rounding only.
+    for (const stat of stats) {
+      const s = slots[stat.slot];
+      if (s) Object.assign(s, { n: stat.n, s1: stat.d1, s2: stat.m2, k: stat.mean });
+    }
+  }
+  const summary = due.length > 0 ? { rebuilt: due.map(([type, block]) => `${type}/${block}`) } : undefined;
+  return add(draft, { changed: due.map(([type]) => type), rowsRead, summary });
+}
+
+/** Slide lo to `targetLo`: one minute by subtracting each e, else a bounded chunk of stored minutes from the frames. */
+async function slideLo(db: D1Database, draft: Draft, targetLo: number): Promise<Draft> {
+  return targetLo === draft.lo + MINUTE_MS ? subtractLeaving(draft) : slideChunk(db, draft, targetLo);
+}
+
+/** The common case: the value at lo + 1 minute (each slot's e) leaves. */
+function subtractLeaving(draft: Draft): Draft {
+  const { sums, lo } = draft;
+  for (const slots of sums.values()) {
+    for (const s of slots) {
+      if (s && s.e !== null) {
+        const d = s.e - s.k;
+        s.n -= 1;
+        s.s1 -= d;
+        s.s2 -= d * d;
+        if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
+      }
+    }
+  }
+  return { ...add(draft, { changed: sums.keys() }), lo: lo + MINUTE_MS };
+}
+
+/** After an outage or during a conversion: at most SLIDE_CHUNK_TICKS stored minutes, their values from the frames. */
+async function slideChunk(db: D1Database, draft: Draft, targetLo: number): Promise<Draft> {
+  const { sums, lo } = draft;
+  const forward = targetLo > lo;
+  // A chunk is at most SLIDE_CHUNK_TICKS stored minutes; minutes without a tick hold nothing.
+  const edge = await db
+    .prepare(
+      forward
+        ? `SELECT ts FROM ticks WHERE ts > ?1 AND ts <= ?2 ORDER BY ts LIMIT 1 OFFSET ${SLIDE_CHUNK_TICKS - 1}`
+        : `SELECT ts FROM ticks WHERE ts > ?2 AND ts <= ?1 ORDER BY ts DESC LIMIT 1 OFFSET ${SLIDE_CHUNK_TICKS}`,
+    )
+    .bind(lo, targetLo)
+    .first<{ ts: number }>();
+  const next = edge === null ? targetLo : edge.ts;
+  const { stats, rowsRead } = await frameStats(db, Math.min(lo, next), Math.max(lo, next), blockList(sums));
+  const sign = forward ? -1 : 1;
+  for (const stat of stats) {
+    const s = sums.get(stat.metric_type)?.[stat.slot];
+    if (!s) continue;
+    const delta = aroundShift(stat, s.k);
+    s.n += sign * delta.n;
+    s.s1 += sign * delta.s1;
+    s.s2 += sign * delta.s2;
+    if (s.n === 0) Object.assign(s, { s1: 0, s2: 0 });
+    if (!forward && (s.latestTs === null || stat.latest_ts > s.latestTs)) {
+      s.latestTs = stat.latest_ts;
+      s.latestValue = stat.latest_value;
+    }
+  }
+  const slid = add(draft, { changed: sums.keys(), rowsRead: SLIDE_CHUNK_TICKS + rowsRead, summary: { slid: { from: iso(lo), to: iso(next) } } });
+  return { ...slid, lo: next };
+}
+
+/** The tick's own values, counted when they fall in the new (lo, hi]; each slot's latest value. */
+function addTick(draft: Draft, tick: TickValues, hi: number): Draft {
+  const { sums, lo } = draft;
+  for (const { metricType, slot, value } of tick.values) {
+    const slots = sums.get(metricType) ?? [];
+    sums.set(metricType, slots);
+    while (slots.length <= slot) slots.push(null);
+    const s = slots[slot];
+    if (!s) throw new Error(`slot ${slot} of ${metricType} has no metric`);
+    if (tick.ts > lo && tick.ts <= hi) {
+      const d = value - s.k;
+      s.n += 1;
+      s.s1 += d;
+      s.s2 += d * d;
+    }
+    if (s.latestTs === null || tick.ts > s.latestTs) {
+      s.latestTs = tick.ts;
+      s.latestValue = value;
+    }
+  }
+  return add(draft, { changed: tick.values.map(({ metricType }) => metricType) });
+}
+
+/** e = the value at lo + 1 minute: read again whenever lo moved. */
+async function refreshLeaving(db: D1Database, draft: Draft): Promise<Draft> {
+  const { sums, lo } = draft;
+  const { frames, rowsRead } = await readFramesAt(db, sums, lo + MINUTE_MS);
+  for (const [type, slots] of sums) {
+    slots.forEach((s, slot) => {
+      if (s) s.e = frames.get(type)?.get(Math.floor(slot / BLOCK_SLOTS))?.[slot % BLOCK_SLOTS] ?? null;
+    });
+  }
+  return add(draft, { changed: sums.keys(), rowsRead });
+}
+
+/** The tick's values are the next to leave (its minute is lo + 1). */
+function tickLeavesNext(draft: Draft, tick: TickValues): Draft {
+  for (const { metricType, slot, value } of tick.values) draft.sums.get(metricType)![slot]!.e = value;
+  return draft;
+}
+
+/** The 24 h figures follow lo and hi (day.ts): its statements, and the figures' new state. */
+async function planFigures(
+  db: D1Database,
+  draft: Draft,
+  state: LedgerState,
+  hi: number,
+  tick: TickValues | undefined,
+): Promise<{ draft: Draft; day: DayState; changed: boolean }> {
+  const { sums, lo } = draft;
   const dayBefore = parseDayState(state.day);
   const dayPlan = await planDay(db, {
     before: { lo: state.lo, hi: state.hi, day: dayBefore },
     lo,
-    hi: newHi,
+    hi,
     tick,
     slots: sums,
     blocks: blockList(sums),
     blockSlots: BLOCK_SLOTS,
-    converting: convertUntil !== null,
+    converting: draft.convertUntil !== null,
   });
-  rowsRead += dayPlan.rowsRead;
-  statements.push(...dayPlan.statements);
-  const day: DayState = dayPlan.day;
-  const dayText = JSON.stringify(day);
-  if (dayPlan.changed || day.ok !== dayBefore.ok) for (const type of sums.keys()) changed.add(type);
-  if (dayPlan.summary) summary.figures = dayPlan.summary;
+  const shown = dayPlan.changed || dayPlan.day.ok !== dayBefore.ok;
+  const next = add(draft, {
+    statements: dayPlan.statements,
+    changed: shown ? sums.keys() : undefined,
+    rowsRead: dayPlan.rowsRead,
+    summary: dayPlan.summary ? { figures: dayPlan.summary } : undefined,
+  });
+  return { draft: next, day: dayPlan.day, changed: dayPlan.changed };
+}
 
-  // Purge what left the window, never past lo (the sums describe stored frames).
-  const purgeTo = Math.min(lo, newest - WINDOW_MS);
-  let purgedUntil = state.purged_until;
-  if (purgeTo > state.purged_until) {
-    for (const [type, slots] of sums) {
-      const blocks = blockList(new Map([[type, slots]])).map(([, block]) => block);
-      for (const some of inListChunks(blocks)) {
-        statements.push(db.prepare(`DELETE FROM frames WHERE metric_type = ?1 AND block IN (${some}) AND ts <= ?2`).bind(type, purgeTo));
-      }
-      // A metric whose every value is purged is forgotten; its slot is free again.
-      const gone = slots.flatMap((s, slot) => (s && s.n === 0 && s.latestTs !== null && s.latestTs <= purgeTo ? [slot] : []));
-      if (gone.length > 0) {
-        for (const some of inListChunks(gone)) statements.push(db.prepare(`DELETE FROM metrics WHERE metric_type = ?1 AND slot IN (${some})`).bind(type));
-        for (const slot of gone) slots[slot] = null;
-        while (slots.length > 0 && slots.at(-1) === null) slots.pop();
-        changed.add(type);
-        summary.forgotten = (summary.forgotten as number | undefined ?? 0) + gone.length;
-      }
+/** Purge what left the window, never past lo (the sums describe stored frames), and forget the metrics it emptied. */
+function purge(db: D1Database, draft: Draft, purgeTo: number): Draft {
+  const statements: D1PreparedStatement[] = [];
+  const changed: string[] = [];
+  let forgotten = (draft.summary.forgotten as number | undefined) ?? 0;
+  for (const [type, slots] of draft.sums) {
+    statements.push(...purgeFrames(db, type, slots, purgeTo));
+    const gone = forgetMetrics(slots, purgeTo);
+    if (gone.length > 0) {
+      for (const some of inListChunks(gone)) statements.push(db.prepare(`DELETE FROM metrics WHERE metric_type = ?1 AND slot IN (${some})`).bind(type));
+      changed.push(type);
+      forgotten += gone.length;
     }
-    statements.push(db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(purgeTo));
-    purgedUntil = purgeTo;
   }
+  statements.push(db.prepare("DELETE FROM ticks WHERE ts <= ?1").bind(purgeTo));
+  return add(draft, { statements, changed, summary: changed.length > 0 ? { forgotten } : undefined });
+}
 
-  for (const type of changed) {
-    const slots = sums.get(type)!;
-    const parts = partRows(slots, day.ok);
-    parts.forEach(({ data, latest, day: days }, part) =>
+/** The frames of a type's blocks at or below purgeTo. */
+function purgeFrames(db: D1Database, type: string, slots: (SlotSums | null)[], purgeTo: number): D1PreparedStatement[] {
+  const blocks = blockList(new Map([[type, slots]])).map(([, block]) => block);
+  return inListChunks(blocks).map((some) =>
+    db.prepare(`DELETE FROM frames WHERE metric_type = ?1 AND block IN (${some}) AND ts <= ?2`).bind(type, purgeTo),
+  );
+}
+
+/** A metric whose every value is purged is forgotten; its slot is free again. Returns the freed slots. */
+function forgetMetrics(slots: (SlotSums | null)[], purgeTo: number): number[] {
+  const gone = slots.flatMap((s, slot) => (s && s.n === 0 && s.latestTs !== null && s.latestTs <= purgeTo ? [slot] : []));
+  for (const slot of gone) slots[slot] = null;
+  while (gone.length > 0 && slots.length > 0 && slots.at(-1) === null) slots.pop();
+  return gone;
+}
+
+/** The sums rows of every type that changed, and the removal of the parts beyond them. */
+function writeSums(db: D1Database, draft: Draft, figuresOk: boolean): Draft {
+  const statements: D1PreparedStatement[] = [];
+  for (const type of draft.changed) {
+    const parts = partRows(draft.sums.get(type)!, figuresOk);
+    parts.forEach(({ data, latest, day }, part) =>
       statements.push(
         db
           .prepare(
             `INSERT INTO sums (metric_type, part, data, latest, day) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest, day = excluded.day`,
           )
-          .bind(type, part, data, latest, days),
+          .bind(type, part, data, latest, day),
       ),
     );
     statements.push(db.prepare("DELETE FROM sums WHERE metric_type = ?1 AND part >= ?2").bind(type, parts.length));
   }
+  return add(draft, { statements });
+}
 
+/** The ledger's compare-and-bump with the run's new bounds and figures' state, and whether the run changes anything. */
+function ledgerCheck(
+  db: D1Database,
+  draft: Draft,
+  state: LedgerState,
+  next: { hi: number; purgedUntil: number; dayText: string; versionBump: boolean },
+): Plan {
+  const { lo, convertUntil, statements, summary, rowsRead } = draft;
   const moved =
     statements.length > 0 ||
     lo !== state.lo ||
-    newHi !== state.hi ||
-    purgedUntil !== state.purged_until ||
+    next.hi !== state.hi ||
+    next.purgedUntil !== state.purged_until ||
     convertUntil !== state.convert_until ||
-    dayText !== state.day;
+    next.dayText !== state.day;
   // Fails (NOT NULL) if anyone wrote the sums since we read them, rolling the batch back.
   const check = db
     .prepare(
@@ -500,7 +588,7 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
          lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6, version = version + ?7`,
     )
     // The API shows the figures: a run without a tick that changes them is a new version (a tick's own batch bumps it).
-    .bind(state.ledger, lo, newHi, purgedUntil, convertUntil, dayText, tick === undefined && dayPlan.changed ? 1 : 0);
+    .bind(state.ledger, lo, next.hi, next.purgedUntil, convertUntil, next.dayText, next.versionBump ? 1 : 0);
   return { check, moved, statements, summary, rowsRead };
 }
 

@@ -8,7 +8,7 @@
  * (floor-minute(since), floor-minute(until)].
  */
 import { floorMinute, MINUTE_MS } from "../lib/time";
-import { BLOCK_SLOTS, PART_SLOTS } from "./ledger";
+import { BLOCK_SLOTS, blockOf, inBlock, inPart, latestField, PART_SLOTS, partOf, readLatestTuple, sumsField, type LatestEntry } from "./layout";
 import type { Window } from "./window";
 
 /** A database or a D1 session (read replicas): anything that prepares statements. */
@@ -53,7 +53,7 @@ export interface LatestRow extends LatestPoint {
  */
 const LATEST_SQL = `
   WITH slots AS (
-    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value AS entry, j.value ->> 1 AS ts
+    SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value AS entry, ${latestField("ts", "j.value")} AS ts
     FROM sums s, json_each(s.latest) j
     WHERE s.metric_type = ?1 AND j.type = 'array'
     -- A co-routine (see history): each field extracted once per slot.
@@ -63,15 +63,15 @@ const LATEST_SQL = `
     SELECT slot, entry, ts,
            CASE WHEN ts > ?3 THEN (
              SELECT max(g.ts) FROM frames g
-             WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
-               AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL) END AS earlier
+             WHERE g.metric_type = ?1 AND g.block = ${blockOf("slot")} AND g.ts > ?2 AND g.ts <= ?3
+               AND (g.v ->> (${inBlock("slot")})) IS NOT NULL) END AS earlier
     FROM slots WHERE ts > ?2
     LIMIT -1
   )
   SELECT entry, earlier,
          CASE WHEN earlier IS NOT NULL THEN (
-           SELECT g.v ->> (slot % ${BLOCK_SLOTS}) FROM frames g
-           WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts = earlier) END AS earlier_value
+           SELECT g.v ->> (${inBlock("slot")}) FROM frames g
+           WHERE g.metric_type = ?1 AND g.block = ${blockOf("slot")} AND g.ts = earlier) END AS earlier_value
   FROM latest WHERE (earlier IS NOT NULL OR ts <= ?3) AND coalesce(earlier, ts) > ?2`;
 
 /** Metrics of a type with at least one value in the window, by symbol. */
@@ -79,15 +79,15 @@ export async function listMetrics(db: Reader, metricType: string, window: Window
   const { results } = await db
     .prepare(
       `SELECT symbol FROM (
-         SELECT s.part * ${PART_SLOTS} + j.key AS slot, j.value ->> 0 AS symbol, j.value ->> 1 AS ts
+         SELECT s.part * ${PART_SLOTS} + j.key AS slot, ${latestField("symbol", "j.value")} AS symbol, ${latestField("ts", "j.value")} AS ts
          FROM sums s, json_each(s.latest) j
          WHERE s.metric_type = ?1 AND j.type = 'array'
          LIMIT -1
        )
        WHERE ts > ?2 AND (ts <= ?3 OR EXISTS (
          SELECT 1 FROM frames g
-         WHERE g.metric_type = ?1 AND g.block = slot / ${BLOCK_SLOTS} AND g.ts > ?2 AND g.ts <= ?3
-           AND (g.v ->> (slot % ${BLOCK_SLOTS})) IS NOT NULL))`,
+         WHERE g.metric_type = ?1 AND g.block = ${blockOf("slot")} AND g.ts > ?2 AND g.ts <= ?3
+           AND (g.v ->> (${inBlock("slot")})) IS NOT NULL))`,
     )
     .bind(metricType, floorMinute(window.since), floorMinute(window.until))
     .all<{ symbol: string }>();
@@ -102,11 +102,11 @@ export async function latestPoints(db: Reader, metricType: string, window: Windo
     .bind(metricType, floorMinute(window.since), floorMinute(window.until))
     .all<{ entry: string; earlier: number | null; earlier_value: number | null }>();
   const rows = results.map(({ entry, earlier, earlier_value }): LatestRow => {
-    const tuple = JSON.parse(entry) as (string | number | null)[];
-    const [symbol, ts, value] = tuple as [string, number, number];
+    const latest = readLatestTuple(JSON.parse(entry) as unknown[]);
+    const { symbol, ts, value } = latest as { symbol: string; ts: number; value: number };
     return earlier === null
-      ? { symbol, ts, value, ...figuresOf(tuple) }
-      : { symbol, ts: earlier, value: earlier_value!, ...figuresOf(tuple) };
+      ? { symbol, ts, value, ...figuresOf(latest) }
+      : { symbol, ts: earlier, value: earlier_value!, ...figuresOf(latest) };
   });
   // Sorted here: D1 counts the rows an ORDER BY passes as read (one more per metric).
   return rows.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
@@ -117,10 +117,10 @@ const RECENT_MS = 10 * MINUTE_MS;
 
 const NO_FIGURES: DayFigures = { first_ts: null, first: null, min: null, max: null };
 
-/** The figures in a slot's `latest` entry of its sums row: [symbol, ts, value, first ts, first, min, max]. */
-function figuresOf(entry: (string | number | null)[] | undefined): DayFigures {
-  if (!entry || entry.length < 7) return NO_FIGURES;
-  const [, , , first_ts, first, min, max] = entry as [string, number, number, number, number, number, number];
+/** The figures in a slot's `latest` entry of its sums row (src/storage/layout.ts). */
+function figuresOf(entry: LatestEntry | undefined): DayFigures {
+  if (!entry?.figures) return NO_FIGURES;
+  const [first_ts, first, min, max] = entry.figures;
   return { first_ts, first, min, max };
 }
 
@@ -143,25 +143,26 @@ export async function latestPoint(
   // one holds a value for its slot: [ts, value] as JSON (the value's text as stored).
   const recent = await db
     .prepare(
-      `SELECT m.slot, (SELECT json_array(f.ts, f.v -> (m.slot % ${BLOCK_SLOTS})) FROM frames f
-         WHERE f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
-           AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND f.v ->> (m.slot % ${BLOCK_SLOTS}) IS NOT NULL
+      `SELECT m.slot, (SELECT json_array(f.ts, f.v -> (${inBlock("m.slot")})) FROM frames f
+         WHERE f.metric_type = m.metric_type AND f.block = ${blockOf("m.slot")}
+           AND f.ts > max(?3, ?4 - ${RECENT_MS}) AND f.ts <= ?4 AND f.v ->> (${inBlock("m.slot")}) IS NOT NULL
          ORDER BY f.ts DESC LIMIT 1) AS point,
-         (SELECT s.latest -> (m.slot % ${PART_SLOTS}) FROM sums s
-          WHERE s.metric_type = m.metric_type AND s.part = m.slot / ${PART_SLOTS}) AS entry
+         (SELECT s.latest -> (${inPart("m.slot")}) FROM sums s
+          WHERE s.metric_type = m.metric_type AND s.part = ${partOf("m.slot")}) AS entry
        FROM metrics m WHERE m.metric_type = ?1 AND m.symbol = ?2`,
     )
     .bind(metricType, symbol, since, until)
     .first<{ slot: number; point: string | null; entry: string | null }>();
   if (!recent) return null;
-  const entry = recent.entry ? (JSON.parse(recent.entry) as (string | number | null)[]) : undefined;
+  const entry = recent.entry ? readLatestTuple(JSON.parse(recent.entry) as unknown[]) : undefined;
   const figures = figuresOf(entry);
   if (recent.point !== null) {
     const [ts, value] = JSON.parse(recent.point) as [number, number];
     return { ts, value, ...figures };
   }
-  const [, ts, value] = (entry ?? []) as [string?, (number | null)?, (number | null)?];
-  if (ts === null || ts === undefined || value === null || value === undefined) return null;
+  const ts = entry?.ts ?? null;
+  const value = entry?.value ?? null;
+  if (ts === null || value === null) return null;
   if (ts <= until) return ts > since ? { ts, value, ...figures } : null;
   const earlier = await db
     .prepare(
@@ -182,8 +183,8 @@ export async function history(db: Reader, metricType: string, symbol: string, wi
       // One JSON extraction per minute: the inner query runs as a co-routine
       // (LIMIT keeps SQLite from copying the expression into the outer WHERE).
       `SELECT ts, value FROM (
-         SELECT f.ts, f.v ->> (m.slot % ${BLOCK_SLOTS}) AS value
-         FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = m.slot / ${BLOCK_SLOTS}
+         SELECT f.ts, f.v ->> (${inBlock("m.slot")}) AS value
+         FROM metrics m JOIN frames f ON f.metric_type = m.metric_type AND f.block = ${blockOf("m.slot")}
            AND f.ts > ?3 AND f.ts <= ?4
          WHERE m.metric_type = ?1 AND m.symbol = ?2
          ORDER BY f.ts LIMIT -1
@@ -248,10 +249,10 @@ const VARIANCES_SQL = `
     WHERE s.metric_type = ?1 AND j.type = 'array'
   ),
   parts AS (
-    SELECT t ->> 0 AS symbol, t ->> 4 AS k, t ->> 1 AS n, t ->> 2 AS s1, t ->> 3 AS s2,
-           CASE WHEN st.drop_e THEN t ->> 5 END AS e,
-           a.n AS an, a.mean - t ->> 4 AS ad, a.d1 AS ad1, a.m2 AS am2,
-           r.n AS rn, r.mean - t ->> 4 AS rd, r.d1 AS rd1, r.m2 AS rm2
+    SELECT ${sumsField("symbol")} AS symbol, ${sumsField("k")} AS k, ${sumsField("n")} AS n, ${sumsField("s1")} AS s1, ${sumsField("s2")} AS s2,
+           CASE WHEN st.drop_e THEN ${sumsField("e")} END AS e,
+           a.n AS an, a.mean - ${sumsField("k")} AS ad, a.d1 AS ad1, a.m2 AS am2,
+           r.n AS rn, r.mean - ${sumsField("k")} AS rd, r.d1 AS rd1, r.m2 AS rm2
     FROM st, slots
     LEFT JOIN corrections a ON a.slot = slots.slot AND a.sign = 1
     LEFT JOIN corrections r ON r.slot = slots.slot AND r.sign = -1

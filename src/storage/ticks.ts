@@ -19,6 +19,7 @@ import {
   type Lag,
   type SlotSums,
 } from "./ledger";
+import { checkLayout, LAYOUT_COLUMNS, type StoredLayout } from "./layout";
 import { jsonArrayChunks } from "./payload";
 
 export interface StoredTick {
@@ -70,13 +71,16 @@ export function cost(results: readonly D1Result[]): WriteCost {
 }
 
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
-  const state = await db
+  const row = await db
     .prepare(
-      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until, day
+      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until, day, ${LAYOUT_COLUMNS}
        FROM tracker_state WHERE id = 1`,
     )
-    .first<TrackerState>();
-  if (!state) throw new Error("tracker_state is empty: were the migrations applied?");
+    .first<TrackerState & StoredLayout>();
+  if (!row) throw new Error("tracker_state is empty: were the migrations applied?");
+  // A database written with another layout is refused before anything reads its frames or sums.
+  checkLayout(row);
+  const { layout_version, block_slots, part_slots, ...state } = row;
   return state;
 }
 

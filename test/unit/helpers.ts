@@ -7,7 +7,7 @@ import summariesFixture from "../fixtures/cryptowatch/summaries.json";
 import pairsFixture from "../fixtures/cryptowatch/pairs.json";
 import pairsPage2Fixture from "../fixtures/cryptowatch/pairs-page2.json";
 import { checkAgainstOpenApi } from "./openapi-check";
-import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
+import { BLOCK_SLOTS, DAY as DAY_ENTRY, PART_SLOTS, readLatestTuple, readSumsTuple } from "../../src/storage/layout";
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -160,7 +160,7 @@ export async function expectSumsMatchStoredValues() {
     `SELECT s.metric_type, s.part * ${PART_SLOTS} + j.key AS slot, j.value AS t FROM sums s, json_each(s.data) j WHERE j.type = 'array'`,
   ).all<{ metric_type: string; slot: number; t: string }>();
   for (const row of results) {
-    const [symbol, n, s1, s2, k, e] = JSON.parse(row.t) as [string, number, number, number, number, number | null];
+    const { symbol, n, s1, s2, k, e } = readSumsTuple(JSON.parse(row.t) as unknown[]);
     const { results: values } = await env.DB.prepare(
       `SELECT ts, v ->> CAST(?3 AS INTEGER) AS value FROM frames WHERE metric_type = ?1 AND block = ?2 AND (v ->> CAST(?3 AS INTEGER)) IS NOT NULL`,
     )
@@ -207,15 +207,17 @@ export async function expectFiguresMatchStoredValues(): Promise<boolean> {
   }>();
   for (const row of sums) {
     const latest = JSON.parse(row.latest) as (unknown[] | null)[];
-    const days = JSON.parse(row.day) as ([Figures | null, [number, Figures][]] | null)[];
+    const days = JSON.parse(row.day) as (unknown[] | null)[];
     latest.forEach((entry, i) => {
       if (entry === null) return;
       const key = `${row.metric_type}/${row.part * PART_SLOTS + i}`;
-      if (!ok) return expect(entry.length, key).toBe(3);
+      const { figures } = readLatestTuple(entry);
+      if (!ok) return expect(figures, key).toBeNull();
       const want = expected.get(key) ?? null;
       const day = days[i];
-      expect(day ? slotFigures({ front: day[0], segments: day[1] }) : null, key).toEqual(want);
-      expect(entry.length === 3 ? null : entry.slice(3), key).toEqual(want);
+      const slotDay = day && { front: day[DAY_ENTRY.front] as Figures | null, segments: day[DAY_ENTRY.segments] as [number, Figures][] };
+      expect(slotDay ? slotFigures(slotDay) : null, key).toEqual(want);
+      expect(figures, key).toEqual(want);
     });
   }
   return ok;
