@@ -29,14 +29,8 @@ export function derivedQuoteVolume(
   return price === undefined ? undefined : volume * price;
 }
 
-export interface RawMarket {
-  base: string;
-  quote: string;
-  last: number | undefined;
-  volume: number | undefined;
-  volumeQuote: number | undefined;
-  volumeQuoteDerived?: true;
-}
+/** A market as an upstream names it: a MarketSummary before its symbol is made. */
+export type RawMarket = Omit<MarketSummary, "exchange" | "pair">;
 
 /**
  * A market in our vocabulary, or undefined (counted as "unsupported_symbol")
