@@ -9,6 +9,7 @@
  * rewrites the stored rows.
  */
 import layout from "./layout.json";
+import type { Candle, Moments, TimedCandle } from "../lib/moments";
 
 /** The version of the layout below, recorded in tracker_state.layout_version. */
 export const LAYOUT_VERSION: number = layout.version;
@@ -35,6 +36,11 @@ export const SUMS = positions(layout.sums, ["symbol", "n", "s1", "s2", "k", "e"]
 export const LATEST = positions(layout.latest, ["symbol", "ts", "value", "firstTs", "first", "min", "max"] as const);
 /** A slot's entry of `sums.day`: [front figures, [[segment, figures], ...]] (day.ts). */
 export const DAY = positions(layout.day, ["front", "segments"] as const);
+
+/** A slot's cell of a `candles` row: [symbol, open, high, low, close, n, mean, m2] (candles.ts). */
+export const CANDLE = positions(layout.candle, ["symbol", "open", "high", "low", "close", "n", "mean", "m2"] as const);
+/** A slot's entry of `sums.hour`: the open hour's [open, high, low, close, n, mean, m2, open ts, close ts]. */
+export const HOUR = positions(layout.hour, ["open", "high", "low", "close", "n", "mean", "m2", "openTs", "closeTs"] as const);
 
 export type SumsField = keyof typeof SUMS;
 export type LatestField = keyof typeof LATEST;
@@ -91,6 +97,54 @@ export function readLatestTuple(t: readonly unknown[]): LatestEntry {
         ? ([t[LATEST.firstTs], t[LATEST.first], t[LATEST.min], t[LATEST.max]] as [number, number, number, number])
         : null,
   };
+}
+
+/** A candle cell as its tuple, and back (null stays null). */
+export const candleTuple = (symbol: string, c: Candle): unknown[] => tupleOf(layout.candle, { symbol, ...c });
+export function readCandleTuple(t: readonly unknown[] | null | undefined): (Candle & { symbol: string }) | null {
+  if (!t) return null;
+  return {
+    symbol: t[CANDLE.symbol] as string,
+    open: t[CANDLE.open] as number,
+    high: t[CANDLE.high] as number,
+    low: t[CANDLE.low] as number,
+    close: t[CANDLE.close] as number,
+    n: t[CANDLE.n] as number,
+    mean: t[CANDLE.mean] as number,
+    m2: t[CANDLE.m2] as number,
+  };
+}
+
+/** An open hour's entry as its tuple, and back. */
+export const hourTuple = (c: TimedCandle): unknown[] => tupleOf(layout.hour, c);
+export function readHourTuple(t: readonly unknown[] | null | undefined): TimedCandle | null {
+  if (!t) return null;
+  return {
+    open: t[HOUR.open] as number,
+    high: t[HOUR.high] as number,
+    low: t[HOUR.low] as number,
+    close: t[HOUR.close] as number,
+    n: t[HOUR.n] as number,
+    mean: t[HOUR.mean] as number,
+    m2: t[HOUR.m2] as number,
+    openTs: t[HOUR.openTs] as number,
+    closeTs: t[HOUR.closeTs] as number,
+  };
+}
+
+/** A slot's entry of `sums.windows`: [[n, mean, m2] of the 7 d window's closed hours, the same of the 30 d one]. */
+export type WindowsEntry = readonly [week: Moments, month: Moments];
+export const windowsTuple = ([week, month]: WindowsEntry): unknown[] => [
+  [week.n, week.mean, week.m2],
+  [month.n, month.mean, month.m2],
+];
+export function readWindowsTuple(t: readonly unknown[] | null | undefined): WindowsEntry | null {
+  if (!t) return null;
+  const moments = (m: unknown): Moments => {
+    const [n, mean, m2] = m as [number, number, number];
+    return { n, mean, m2 };
+  };
+  return [moments(t[0]), moments(t[1])];
 }
 
 /** SQL: a field of the sums entry `tuple` (a JSON array), e.g. sumsField("n") is `t ->> 1`. */
