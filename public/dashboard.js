@@ -430,7 +430,7 @@
         : `${count} ${kind}${count === 1 ? "" : "s"} ${spec.during}: the closes and the high–low band` +
           (current.open ? "; the newest is still open" : "");
     $("#chart").dataset.points = String(count);
-    $("#chart").dataset.range = current.range;
+    Object.assign($("#chart").dataset, { type: current.type, symbol: current.symbol, range: current.range });
     drawChart(current);
     renderMarkets();
   }
