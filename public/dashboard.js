@@ -42,7 +42,7 @@
     ranking: [], // [{rank, symbol, stddev}] of the type
     range: DEFAULT_RANGE, // a key of RANGES: what the chart shows
     rankWindow: DEFAULT_WINDOW, // a key of WINDOWS: the ranking's window
-    history: null, // the chart's series: {symbol, type, range, times: [s], values: [] (closes for candles), highs, lows, error}
+    history: null, // the chart's series: {symbol, type, range, times: [s], values: [] (closes for candles), highs, lows, newestOpen, error}
     markets: null, // the chosen metric's /markets answer, or null
     sort: { key: "rank", dir: 1 },
     query: "",
@@ -198,7 +198,7 @@
         values: body.candles.map((candle) => candle.close),
         highs: body.candles.map((candle) => candle.high),
         lows: body.candles.map((candle) => candle.low),
-        open: body.candles.at(-1)?.complete === false, // the newest candle's interval is not over
+        newestOpen: body.candles.at(-1)?.complete === false, // its interval is not over
       };
     } else {
       const entries = Object.entries(body.history);
@@ -428,7 +428,7 @@
       : count === 0
         ? ""
         : `${count} ${kind}${count === 1 ? "" : "s"} ${spec.during}: the closes and the high–low band` +
-          (current.open ? "; the newest is still open" : "");
+          (current.newestOpen ? "; the newest is still open" : "");
     $("#chart").dataset.points = String(count);
     Object.assign($("#chart").dataset, { type: current.type, symbol: current.symbol, range: current.range });
     drawChart(current);
