@@ -22,9 +22,16 @@ const error = (description: string, example: object) => ({
   content: { "application/json": { schema: ref("schemas", "Error"), example } },
 });
 
-function parameter(name: ParamName, where: "path" | "query") {
+function parameter(name: ParamName, where: "path" | "query", description?: string) {
   const { doc } = PARAMS[name];
-  return { name, in: where, ...(where === "path" ? { required: true } : {}), description: doc[where], schema: doc.schema, example: doc.example };
+  return {
+    name,
+    in: where,
+    ...(where === "path" ? { required: true } : {}),
+    description: description ?? doc[where],
+    schema: doc.schema,
+    example: doc.example,
+  };
 }
 
 function operation(endpoint: Endpoint<string, ParamName>) {
@@ -40,7 +47,7 @@ function operation(endpoint: Endpoint<string, ParamName>) {
         operationId: endpoint.operationId,
         summary: endpoint.summary,
         ...(endpoint.description ? { description: endpoint.description } : {}),
-        ...(query.length > 0 ? { parameters: query.map((name) => parameter(name, "query")) } : {}),
+        ...(query.length > 0 ? { parameters: query.map((name) => parameter(name, "query", endpoint.queryDoc?.[name])) } : {}),
         responses: {
           "200": {
             description: ok.description,
