@@ -8,7 +8,7 @@ import { StatusError } from "itty-router";
 import { foldSymbol, SYMBOL, SYMBOL_RULE } from "../lib/symbol";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../domain/metric-types";
 import { DAY_MS, iso } from "../lib/time";
-import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../storage/candle-queries";
+import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../domain/intervals";
 
 /** `since`: epoch milliseconds, or an ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z"). */
 const SINCE = /^(\d{1,15}|\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/;

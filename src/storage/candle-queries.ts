@@ -7,16 +7,12 @@
  * A metric's candles read one row per candle: only its cell of each row
  * (JSON extraction in SQL, never json_each, whose rows D1 counts as read).
  */
+import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../domain/intervals";
 import { combine, mergeCandles, NO_MOMENTS, stdOf, type Candle, type Moments } from "../lib/moments";
 import { DAY_MS, HOUR_MS, iso } from "../lib/time";
 import { BLOCK_SLOTS, PART_SLOTS, readCandleTuple, readHourTuple, readSumsTuple, readWindowsTuple } from "./layout";
 import type { Reader, RankRow } from "./queries";
 
-export type CandleInterval = "1h" | "1d";
-export type RankWindow = "7d" | "30d";
-
-/** The length of each interval, ms (the `span` of its stored rows). */
-export const INTERVAL_MS: Record<CandleInterval, number> = { "1h": HOUR_MS, "1d": DAY_MS };
 
 /** A candle as the API shows it. */
 export interface CandleRow {
