@@ -10,9 +10,8 @@
 import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../domain/intervals";
 import { combine, mergeCandles, NO_MOMENTS, stdOf, type Candle, type Moments } from "../lib/moments";
 import { DAY_MS, HOUR_MS, iso } from "../lib/time";
-import { BLOCK_SLOTS, PART_SLOTS, readCandleTuple, readHourTuple, readSumsTuple, readWindowsTuple } from "./layout";
+import { BLOCK_SLOTS, inPart, partOf, readCandleTuple, readHourTuple, readSumsTuple, readWindowsTuple } from "./layout";
 import type { Reader, RankRow } from "./queries";
-
 
 /** A candle as the API shows it. */
 export interface CandleRow {
@@ -51,8 +50,8 @@ const HEAD_SQL = `
   SELECT m.slot, st.candles_until, st.days_until, st.hour_ts,
          CASE WHEN st.hour_ts IS NOT NULL AND st.hour_ts >= coalesce(st.candles_until, st.hour_ts)
                    AND st.hour_ts >= ?3 AND st.hour_ts <= ?4
-              THEN (SELECT s.hour -> (m.slot % ${PART_SLOTS}) FROM sums s
-                    WHERE s.metric_type = m.metric_type AND s.part = m.slot / ${PART_SLOTS}) END AS hour
+              THEN (SELECT s.hour -> (${inPart("m.slot")}) FROM sums s
+                    WHERE s.metric_type = m.metric_type AND s.part = ${partOf("m.slot")}) END AS hour
   FROM metrics m, tracker_state st
   WHERE m.metric_type = ?1 AND m.symbol = ?2 AND st.id = 1`;
 

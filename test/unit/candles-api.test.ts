@@ -641,3 +641,34 @@ describe("GET .../ranking and .../rank with window=24h|7d|30d", () => {
     }
   });
 });
+
+describe("no query of the new parameters gets a 500", () => {
+  it("answers 600 generated candle and window queries with JSON below 500, and a 304 only for a current answer", async () => {
+    await resetCandles();
+    const slots = await metricsAt([{ metric_type: "price", symbol: "btceur", value: 1 }]);
+    const btc = Series.walk("price", "btceur", slots.get("price/btceur")!, 30, TODAY - 3 * DAY, T0, 100, 1);
+    await store([btc], { C: T0, D: TODAY, hourTs: T0 });
+    setNow(NOW);
+    const times = ["0", "1", String(NOW), String(NOW - DAY), "999999999999999", "9999999999999999", "0000-01-01", "9999-12-31T23:59:59Z",
+      "2026-11-29", "2026-11-29T12:00:00+14:00", "2026-02-30", "2026-11-29 11:00", "", "%00", "-1", "1e3", "NaN", "2026-11-29T25:00Z"];
+    const values = { since: times, until: times, interval: ["1h", "1d", "1H", "", "x", "1h%00"], window: ["24h", "7d", "30d", "7D", "", "1d"] };
+    const next = random(7);
+    const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
+    const statuses = new Set<number>();
+    for (let i = 0; i < 600; i++) {
+      const candle = next() < 0.7;
+      const names = candle ? (["since", "until", "interval"] as const) : (["window"] as const);
+      const query = names.filter(() => next() < 0.6).map((name) => `${name}=${pick(values[name])}`).join("&");
+      const base = candle ? "/metric_types/price/metrics/btceur/candles" : pick(["/metric_types/price/ranking", "/metric_types/price/metrics/btceur/rank"]);
+      const url = `${base}?${query}`;
+      const response = await get(url);
+      statuses.add(response.status);
+      expect(response.status, url).toBeLessThan(500);
+      expect(response.headers.get("content-type"), url).toMatch(/^application\/json/);
+      const etag = response.headers.get("etag");
+      const conditional = await get(url, { "if-none-match": etag ?? "*" });
+      expect(conditional.status, url).toBe(response.status === 200 ? 304 : response.status);
+    }
+    expect([...statuses].sort()).toEqual([200, 400]);
+  });
+});
