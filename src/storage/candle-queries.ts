@@ -8,7 +8,7 @@
  * (JSON extraction in SQL, never json_each, whose rows D1 counts as read).
  */
 import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../domain/intervals";
-import { combine, mergeCandles, NO_MOMENTS, stdOf, type Candle, type Moments } from "../lib/moments";
+import { combine, meanOf, mergeCandles, NO_MOMENTS, stdOf, type Candle, type Moments } from "../lib/moments";
 import { DAY_MS, HOUR_MS, iso } from "../lib/time";
 import { BLOCK_SLOTS, inPart, partOf, readCandleTuple, readHourTuple, readSumsTuple, readWindowsTuple } from "./layout";
 import type { Reader, RankRow } from "./queries";
@@ -164,15 +164,15 @@ export async function candles(
     interval === "1h"
       ? await hourlyCandles(db, metricType, symbol, head, from, until)
       : await dailyCandles(db, metricType, symbol, head, from, until);
-  return found.map(({ ts, open, high, low, close, n, mean, m2 }) => ({
+  return found.map(({ ts, open, high, low, close, n, k, d, m2 }) => ({
     time: iso(ts),
     open,
     high,
     low,
     close,
     n,
-    mean,
-    std: stdOf({ n, mean, m2 }) ?? 0,
+    mean: meanOf({ n, k, d, m2 }),
+    std: stdOf({ n, k, d, m2 }) ?? 0,
     complete: ts + span <= now,
   }));
 }

@@ -34,6 +34,8 @@ function reference(values: readonly number[]) {
     close: values[n - 1]!,
     n,
     mean: x0 + dMean,
+    k: x0,
+    d: dMean,
     m2,
     std: Math.sqrt(m2 / n),
   };
@@ -164,7 +166,7 @@ async function store(series: Series[], { C, D, hourTs }: Rolled, { hourlyFrom = 
     if (C !== null) {
       const week = reference(s.between(C - 168 * HOUR, C));
       const month = reference(s.between(C - 720 * HOUR, C));
-      const moments = (m: ReturnType<typeof reference>) => (m.n > 0 ? { n: m.n, mean: m.mean, m2: m.m2 } : { n: 0, mean: 0, m2: 0 });
+      const moments = (m: ReturnType<typeof reference>) => (m.n > 0 ? { n: m.n, k: m.k, d: m.d, m2: m.m2 } : { n: 0, k: 0, d: 0, m2: 0 });
       part.windows[i] = windowsTuple([moments(week), moments(month)]);
     }
   }
@@ -274,7 +276,7 @@ describe("candles(): a metric's hourly candles", () => {
     expect(await times(T0 - 30 * HOUR, T0 - 20 * HOUR)).toEqual([]);
   });
 
-  it("prices near 100,000 moving by 1e-6 keep their std: hourly to 1e-9 of the two-pass figure, merged into a day to 1e-6", async () => {
+  it("prices near 100,000 moving by 1e-6 keep their std: hourly to 1e-9 of the two-pass figure, merged into a day too", async () => {
     const draw = random(6);
     const btc = new Series("price", "btceur", slots.get("price/btceur")!);
     for (let h = TODAY; h <= T0; h += HOUR) {
@@ -291,10 +293,11 @@ describe("candles(): a metric's hourly candles", () => {
       expectCandle(candle, TODAY + i * HOUR, btc.hours.get(TODAY + i * HOUR)!, i < 12, 1e-9);
     });
     // Every digit of the stored cells survives the SQL extraction (17 significant digits: 100000.00000123457).
-    // A day is merged from its hours' (n, mean, m2): each stored mean is a double near 100,000, rounded by up to
-    // 7.3e-12 (half its ulp), and the hours' means differ by ~1e-6, so the merged std is exact to ~1e-7, no better.
+    // A day is merged from its hours' moments, each mean kept as its open plus an offset (d ~ 1e-6 with all its
+    // digits): were the means stored as doubles near 100,000 (rounded by up to 7.3e-12) the merged std would be
+    // exact to ~1e-7 only.
     const [day] = (await candles(env.DB, "price", "btceur", "1d", TODAY, NOW, NOW))!;
-    expectCandle(day, TODAY, btc.between(TODAY, T0 + HOUR), false, 1e-6);
+    expectCandle(day, TODAY, btc.between(TODAY, T0 + HOUR), false, 1e-9);
     // What sum(x²) - n·mean² would give is far off: the check can fail.
     const values = btc.between(TODAY, T0 + HOUR);
     const naive = Math.sqrt(Math.max(0, values.reduce((a, x) => a + x * x, 0) / values.length - (values.reduce((a, x) => a + x, 0) / values.length) ** 2));
@@ -484,7 +487,8 @@ describe("GET /metric_types/{type}/metrics/{symbol}/candles", () => {
   });
 
   it("an empty list for a known metric without candles in the range", async () => {
-    const { status, body } = await getJson("/metric_types/volume/metrics/btc/candles");
+    // Its one value is in the open hour (T0): nothing in the days before.
+    const { status, body } = await getJson(`/metric_types/volume/metrics/btc/candles?since=${T0 - 3 * DAY}&until=${T0 - 2 * DAY}`);
     expect(status).toBe(200);
     expect(body).toEqual({ metric_type: "volume", symbol: "btc", interval: "1h", candles: [] });
   });
@@ -627,7 +631,8 @@ describe("GET .../ranking and .../rank with window=24h|7d|30d", () => {
   });
 
   it("a metric without values in the window is a 404 on rank and absent from the ranking; a bad window is a 400 naming it", async () => {
-    // The volume metric has 24 h points but no candles.
+    // The volume metric as it is when its last value left the windows (kept 31 days before it is forgotten).
+    await env.DB.prepare("UPDATE sums SET hour = '[]', windows = '[]' WHERE metric_type = 'volume'").run();
     expect((await getJson("/metric_types/volume/ranking?window=7d")).body).toEqual({ metric_type: "volume", total: 0, ranking: [] });
     const missing = await getJson("/metric_types/volume/metrics/btc/rank?window=30d");
     expect(missing.status).toBe(404);
