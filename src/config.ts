@@ -1,6 +1,7 @@
 /** Vars and secrets, parsed and validated once per invocation. */
 import { secretValues, type TrackerEnv } from "./domain/env";
 import { MINUTE_MS } from "./lib/time";
+import { DEFAULT_RETENTION, MONTH_HOURS, type Retention } from "./domain/candles";
 import { DEFAULT_SOURCES, isSourceName, SOURCES, type SourceName } from "./sources/registry";
 import type { Source } from "./sources/types";
 
@@ -12,6 +13,8 @@ export interface Config {
   outlierTolerance: number;
   /** The values of the secrets that are set, to redact from every text that leaves the Worker. */
   secrets: readonly string[];
+  /** How long hourly and daily candles are kept. */
+  retention: Retention;
 }
 
 export const DEFAULT_SOURCE_TIMEOUT_MS = 10_000;
@@ -36,6 +39,29 @@ export function loadConfig(env: TrackerEnv): Config {
     sourceTimeoutMs: DEFAULT_SOURCE_TIMEOUT_MS,
     outlierTolerance: outlierTolerance(env.OUTLIER_TOLERANCE),
     secrets: secretValues(env),
+    retention: candleRetention(env),
+  };
+}
+
+/** Candles must outlive the month window the ranking reads (30 days) by a day. */
+export const MIN_CANDLE_DAYS = MONTH_HOURS / 24 + 1;
+const MAX_CANDLE_DAYS = 36_500;
+
+/** HOURLY_CANDLE_DAYS (unset: 90) and DAILY_CANDLE_DAYS (unset or blank: for ever). */
+export function candleRetention(env: { HOURLY_CANDLE_DAYS?: string; DAILY_CANDLE_DAYS?: string }): Retention {
+  const days = (value: string | undefined, name: string, fallback: number | null) => {
+    if (value === undefined || value.trim() === "") return fallback;
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || n < MIN_CANDLE_DAYS || n > MAX_CANDLE_DAYS) {
+      throw new ConfigError(
+        `${name} must be a whole number of days from ${MIN_CANDLE_DAYS} to ${MAX_CANDLE_DAYS}${fallback === null ? " (or blank: for ever)" : ""}, got "${value}"`,
+      );
+    }
+    return n;
+  };
+  return {
+    hourlyDays: days(env.HOURLY_CANDLE_DAYS, "HOURLY_CANDLE_DAYS", DEFAULT_RETENTION.hourlyDays)!,
+    dailyDays: days(env.DAILY_CANDLE_DAYS, "DAILY_CANDLE_DAYS", DEFAULT_RETENTION.dailyDays),
   };
 }
 

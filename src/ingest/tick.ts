@@ -7,7 +7,8 @@
  * Overlapping runs of a minute fetch once (a lease in D1); a run that stores
  * nothing gives the minute back, so a retry of that minute reads it again.
  */
-import { ConfigError, loadConfig, type Config } from "../config";
+import { candleRetention, ConfigError, loadConfig, type Config } from "../config";
+import type { Retention } from "../domain/candles";
 import type { TrackerEnv } from "../domain/env";
 import type { MarketSummary } from "../domain/market";
 import { METRIC_TYPES } from "../domain/metric-types";
@@ -68,7 +69,7 @@ export async function runScheduled(env: TrackerEnv, scheduledTime: number): Prom
   if (outcome.status === "stored") await handToAlerts(env, outcome.ts, outcome.stored);
   // A stored tick carried the minute's maintenance in its own transaction; a
   // skipped run leaves it to the run that is reading (whose batch it would only make retry).
-  if (outcome.status === "failed") await maintain(env.DB, ts).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
+  if (outcome.status === "failed") await maintain(env.DB, ts, retentionOrNull(env)).catch((err) => console.error({ msg: "maintenance failed", error: errorText(err) }));
   return outcome;
 }
 
@@ -127,7 +128,7 @@ async function readAndStore(db: D1Database, config: Config, ts: number): Promise
   const breakdowns = breakdownsBySource(marketOutcomes, medians, (market) => sourceOf.get(market), config.outlierTolerance);
   let written: WriteCost;
   try {
-    written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points, breakdowns });
+    written = await insertTick(db, { ts, storedAt: Date.now(), markets: stats.markets, points, breakdowns }, config.retention);
   } catch (err) {
     // Another run stored the minute meanwhile: its statuses stand.
     if (err instanceof DuplicateTickError) return duplicate(ts);
@@ -238,9 +239,18 @@ async function handToAlerts(env: TrackerEnv, ts: number, points: readonly Point[
  * purge, when a run has no tick to carry them (src/storage/ledger.ts); after
  * an outage it catches up in bounded chunks, one per run.
  */
-export async function maintain(db: D1Database, now: number): Promise<void> {
-  const done = await maintainStorage(db, now);
+export async function maintain(db: D1Database, now: number, retention: Retention | null = null): Promise<void> {
+  const done = await maintainStorage(db, now, retention);
   if (done.rowsWritten > 0) console.log({ msg: "maintenance", at: iso(now), ...done });
+}
+
+/** The candles' retention, or null (nothing deleted) when its vars are invalid: the tick reports that error. */
+function retentionOrNull(env: TrackerEnv): Retention | null {
+  try {
+    return candleRetention(env);
+  } catch {
+    return null;
+  }
 }
 
 function duplicate(ts: number): TickOutcome {

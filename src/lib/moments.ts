@@ -1,52 +1,65 @@
 /**
  * Moments that combine exactly: a set of values as (n, mean, m2), with
- * m2 = sum((x - mean)^2). Two sets combine with Chan et al.'s parallel formula
+ * m2 = sum((x - mean)^2) and the mean kept as k + d (a value of the set and
+ * the offset from it). Two sets combine with Chan et al.'s parallel formula
  * and a part can be taken out again, without the cancellation of sum(x^2)
  * - n·mean² (prices near 100,000 that move by 1e-6 keep their std).
  * The std is the population one, as the rank's: sqrt(m2 / n).
  */
 export interface Moments {
   n: number;
-  mean: number;
+  /** The shift: a value of the set (a candle's open). The mean is k + d, kept apart so that no digit of d is lost. */
+  k: number;
+  /** mean - k. */
+  d: number;
+  /** sum((x - mean)^2). */
   m2: number;
 }
 
-export const NO_MOMENTS: Moments = { n: 0, mean: 0, m2: 0 };
+export const NO_MOMENTS: Moments = { n: 0, k: 0, d: 0, m2: 0 };
 
-/** Two passes: the mean, then the squared deviations from it. */
-export function momentsOf(values: readonly number[]): Moments {
+export const meanOf = (m: Moments): number => m.k + m.d;
+
+/** Two passes around k (default: the first value): the mean's offset, then the squared deviations from it. */
+export function momentsOf(values: readonly number[], k = values[0] ?? 0): Moments {
   const n = values.length;
   if (n === 0) return NO_MOMENTS;
   let sum = 0;
-  for (const x of values) sum += x;
-  let mean = sum / n;
-  // One correction step (the mean of the deviations) makes the mean exact to rounding.
+  for (const x of values) sum += x - k;
+  let d = sum / n;
+  // One correction step (the mean of the deviations) makes the offset exact to rounding.
   let d1 = 0;
-  for (const x of values) d1 += x - mean;
-  mean += d1 / n;
+  for (const x of values) d1 += x - k - d;
+  d += d1 / n;
   let m2 = 0;
-  for (const x of values) m2 += (x - mean) * (x - mean);
-  return { n, mean, m2 };
+  for (const x of values) m2 += (x - k - d) * (x - k - d);
+  return { n, k, d, m2 };
 }
 
-/** The moments of the union of two disjoint sets (Chan et al.). */
+/**
+ * The moments of the union of two disjoint sets (Chan et al.), around a's
+ * shift: the difference of the means is (kb - ka) + (db - da), each part
+ * exact or nearly, so a move of 1e-6 on a price of 100,000 keeps its digits.
+ */
 export function combine(a: Moments, b: Moments): Moments {
   if (b.n === 0) return a;
   if (a.n === 0) return b;
   const n = a.n + b.n;
-  const delta = b.mean - a.mean;
-  return { n, mean: a.mean + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n };
+  const delta = b.k - a.k + (b.d - a.d);
+  return { n, k: a.k, d: a.d + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n };
 }
 
-/** The moments of `total` without its subset `part` (combine's inverse); empty when nothing is left. */
+/** The moments of `total` without its subset `part` (combine's inverse), around total's shift; empty when nothing is left. */
 export function remove(total: Moments, part: Moments): Moments {
   if (part.n === 0) return total;
   const n = total.n - part.n;
   if (n <= 0) return NO_MOMENTS;
-  const mean = total.mean + ((total.mean - part.mean) * part.n) / n;
-  const delta = part.mean - mean;
+  // part's mean minus total's, then the rest's mean: total's moved away from part's.
+  const fromTotal = part.k - total.k + (part.d - total.d);
+  const d = total.d - (fromTotal * part.n) / n;
+  const delta = part.k - total.k + (part.d - d);
   const m2 = total.m2 - part.m2 - (delta * delta * n * part.n) / total.n;
-  return { n, mean, m2: Math.max(m2, 0) };
+  return { n, k: total.k, d, m2: Math.max(m2, 0) };
 }
 
 /** Population standard deviation; null without values. */
@@ -79,14 +92,15 @@ export function candleOf(points: readonly (readonly [ts: number, value: number])
     if (p[1] > high) high = p[1];
     if (p[1] < low) low = p[1];
   }
-  const m = momentsOf(points.map((p) => p[1]));
+  // Around the open: a stored candle's shift is its open (its d is mean - open).
+  const m = momentsOf(points.map((p) => p[1]), first[1]);
   return { open: first[1], high, low, close: last[1], ...m, openTs: first[0], closeTs: last[0] };
 }
 
 /** A timed candle with one more value (a tick's), wherever in time it falls. */
 export function addValue(c: TimedCandle | null, ts: number, value: number): TimedCandle {
-  if (!c) return { open: value, high: value, low: value, close: value, n: 1, mean: value, m2: 0, openTs: ts, closeTs: ts };
-  const m = combine(c, { n: 1, mean: value, m2: 0 });
+  if (!c) return { open: value, high: value, low: value, close: value, n: 1, k: value, d: 0, m2: 0, openTs: ts, closeTs: ts };
+  const m = combine(c, { n: 1, k: value, d: 0, m2: 0 });
   return {
     ...m,
     open: ts < c.openTs ? value : c.open,

@@ -37,10 +37,10 @@ export const LATEST = positions(layout.latest, ["symbol", "ts", "value", "firstT
 /** A slot's entry of `sums.day`: [front figures, [[segment, figures], ...]] (day.ts). */
 export const DAY = positions(layout.day, ["front", "segments"] as const);
 
-/** A slot's cell of a `candles` row: [symbol, open, high, low, close, n, mean, m2] (candles.ts). */
-export const CANDLE = positions(layout.candle, ["symbol", "open", "high", "low", "close", "n", "mean", "m2"] as const);
-/** A slot's entry of `sums.hour`: the open hour's [open, high, low, close, n, mean, m2, open ts, close ts]. */
-export const HOUR = positions(layout.hour, ["open", "high", "low", "close", "n", "mean", "m2", "openTs", "closeTs"] as const);
+/** A slot's cell of a `candles` row: [symbol, open, high, low, close, n, d, m2], mean = open + d (candles.ts). */
+export const CANDLE = positions(layout.candle, ["symbol", "open", "high", "low", "close", "n", "d", "m2"] as const);
+/** A slot's entry of `sums.hour`: the open hour's [open, high, low, close, n, k, d, m2, open ts, close ts], mean = k + d. */
+export const HOUR = positions(layout.hour, ["open", "high", "low", "close", "n", "k", "d", "m2", "openTs", "closeTs"] as const);
 
 export type SumsField = keyof typeof SUMS;
 export type LatestField = keyof typeof LATEST;
@@ -99,18 +99,23 @@ export function readLatestTuple(t: readonly unknown[]): LatestEntry {
   };
 }
 
-/** A candle cell as its tuple, and back (null stays null). */
-export const candleTuple = (symbol: string, c: Candle): unknown[] => tupleOf(layout.candle, { symbol, ...c });
+/** A candle cell as its tuple (d around the open: the stored shift), and back (null stays null). */
+export function candleTuple(symbol: string, c: Candle): unknown[] {
+  const d = c.k === c.open ? c.d : c.k - c.open + c.d;
+  return tupleOf(layout.candle, { symbol, open: c.open, high: c.high, low: c.low, close: c.close, n: c.n, d, m2: c.m2 });
+}
 export function readCandleTuple(t: readonly unknown[] | null | undefined): (Candle & { symbol: string }) | null {
   if (!t) return null;
+  const open = t[CANDLE.open] as number;
   return {
     symbol: t[CANDLE.symbol] as string,
-    open: t[CANDLE.open] as number,
+    open,
     high: t[CANDLE.high] as number,
     low: t[CANDLE.low] as number,
     close: t[CANDLE.close] as number,
     n: t[CANDLE.n] as number,
-    mean: t[CANDLE.mean] as number,
+    k: open,
+    d: t[CANDLE.d] as number,
     m2: t[CANDLE.m2] as number,
   };
 }
@@ -125,24 +130,25 @@ export function readHourTuple(t: readonly unknown[] | null | undefined): TimedCa
     low: t[HOUR.low] as number,
     close: t[HOUR.close] as number,
     n: t[HOUR.n] as number,
-    mean: t[HOUR.mean] as number,
+    k: t[HOUR.k] as number,
+    d: t[HOUR.d] as number,
     m2: t[HOUR.m2] as number,
     openTs: t[HOUR.openTs] as number,
     closeTs: t[HOUR.closeTs] as number,
   };
 }
 
-/** A slot's entry of `sums.windows`: [[n, mean, m2] of the 7 d window's closed hours, the same of the 30 d one]. */
+/** A slot's entry of `sums.windows`: [[n, k, d, m2] of the 7 d window's closed hours, the same of the 30 d one]. */
 export type WindowsEntry = readonly [week: Moments, month: Moments];
 export const windowsTuple = ([week, month]: WindowsEntry): unknown[] => [
-  [week.n, week.mean, week.m2],
-  [month.n, month.mean, month.m2],
+  [week.n, week.k, week.d, week.m2],
+  [month.n, month.k, month.d, month.m2],
 ];
 export function readWindowsTuple(t: readonly unknown[] | null | undefined): WindowsEntry | null {
   if (!t) return null;
   const moments = (m: unknown): Moments => {
-    const [n, mean, m2] = m as [number, number, number];
-    return { n, mean, m2 };
+    const [n, k, d, m2] = m as [number, number, number, number];
+    return { n, k, d, m2 };
   };
   return [moments(t[0]), moments(t[1])];
 }

@@ -25,6 +25,8 @@
  * that passed it runs against the very state it was planned from, and a later
  * failure in it is a real error, not a race.
  */
+import { MONTH_HOURS, planCandles, type CandleCursors, type CandleSlot, type Retention } from "./candles";
+import type { Moments } from "../lib/moments";
 import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
 import { floorMinute, iso, MINUTE_MS } from "../lib/time";
 import { WINDOW_MS } from "./window";
@@ -33,16 +35,22 @@ import {
   checkLayout,
   DAY,
   LAYOUT_COLUMNS,
+  hourTuple,
   latestTuple,
   PART_SLOTS,
+  readHourTuple,
   readLatestTuple,
+  readWindowsTuple,
   readSumsTuple,
   sumsTuple,
+  windowsTuple,
   type StoredLayout,
 } from "./layout";
 
 /** The layout's numbers, here too for the callers that always imported them from the ledger. */
 export { BLOCK_SLOTS, PART_SLOTS } from "./layout";
+/** A metric without a value for this long is forgotten: longer than the month window of the ranking. */
+export const FORGET_AFTER_MS = (MONTH_HOURS / 24 + 1) * 24 * 60 * MINUTE_MS;
 /** How many stored minutes lo passes in one run when it has fallen behind (outage, conversion). */
 export const SLIDE_CHUNK_TICKS = 60;
 /** Old points older than this before the window are not converted. */
@@ -67,10 +75,15 @@ export interface LedgerState {
   convert_until: number | null;
   /** The 24 h figures' state (src/storage/day.ts), as JSON. */
   day: string;
+  /** The candles' cursors (src/storage/candles.ts). */
+  hour_ts: number | null;
+  candles_until: number | null;
+  days_until: number | null;
+  windows_block: number;
 }
 
-/** One slot's entry in a sums row. */
-export interface SlotSums {
+/** One slot's entry in a sums row (with its open hour and window moments, candles.ts). */
+export interface SlotSums extends CandleSlot {
   symbol: string;
   n: number;
   s1: number;
@@ -111,7 +124,7 @@ export const isLedgerConflict = (err: unknown) => /NOT NULL constraint failed: t
 
 export async function readLedgerState(db: D1Database): Promise<LedgerState> {
   const row = await db
-    .prepare(`SELECT lo, hi, ledger, last_tick, purged_until, convert_until, day, ${LAYOUT_COLUMNS} FROM tracker_state WHERE id = 1`)
+    .prepare(`SELECT lo, hi, ledger, last_tick, purged_until, convert_until, day, hour_ts, candles_until, days_until, windows_block, ${LAYOUT_COLUMNS} FROM tracker_state WHERE id = 1`)
     .first<LedgerState & StoredLayout>();
   if (!row) throw new Error("tracker_state is empty: were the migrations applied?");
   checkLayout(row);
@@ -120,12 +133,14 @@ export async function readLedgerState(db: D1Database): Promise<LedgerState> {
 }
 
 export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: number }> {
-  const result = await db.prepare("SELECT metric_type, part, data, latest, day FROM sums ORDER BY metric_type, part").all<{
+  const result = await db.prepare("SELECT metric_type, part, data, latest, day, hour, windows FROM sums ORDER BY metric_type, part").all<{
     metric_type: string;
     part: number;
     data: string;
     latest: string;
     day: string;
+    hour: string;
+    windows: string;
   }>();
   const sums: Sums = new Map();
   for (const row of result.results) {
@@ -134,6 +149,8 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
     const tuples = JSON.parse(row.data) as (unknown[] | null)[];
     const latest = JSON.parse(row.latest) as (unknown[] | null)[];
     const days = JSON.parse(row.day) as (unknown[] | null)[];
+    const hours = JSON.parse(row.hour) as (unknown[] | null)[];
+    const windows = JSON.parse(row.windows) as (unknown[] | null)[];
     tuples.forEach((t, i) => {
       const day = days[i];
       const newest = latest[i] ? readLatestTuple(latest[i]) : null;
@@ -142,6 +159,8 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
         latestTs: newest?.ts ?? null,
         latestValue: newest?.value ?? null,
         day: day ? { front: day[DAY.front] as SlotDay["front"], segments: day[DAY.segments] as SlotDay["segments"] } : emptyDay(),
+        hour: readHourTuple(hours[i]),
+        windows: readWindowsTuple(windows[i]) as [Moments, Moments] | null,
       };
     });
     for (let i = 0; i < slots.length; i++) if (slots[i] === undefined) slots[i] = null;
@@ -149,8 +168,16 @@ export async function readSums(db: D1Database): Promise<{ sums: Sums; rowsRead: 
   return { sums, rowsRead: result.meta.rows_read };
 }
 
-function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): { data: string; latest: string; day: string }[] {
-  const parts: { data: string; latest: string; day: string }[] = [];
+interface PartRow {
+  data: string;
+  latest: string;
+  day: string;
+  hour: string;
+  windows: string;
+}
+
+function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): PartRow[] {
+  const parts: PartRow[] = [];
   for (let start = 0; start < slots.length; start += PART_SLOTS) {
     const part = slots.slice(start, start + PART_SLOTS);
     parts.push({
@@ -160,6 +187,8 @@ function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): { da
         part.map((s) => s && latestTuple({ symbol: s.symbol, ts: s.latestTs, value: s.latestValue, figures: figuresOk ? slotFigures(s.day) : null })),
       ),
       day: JSON.stringify(part.map((s) => s && dayTuple(s.day))),
+      hour: JSON.stringify(part.map((s) => s?.hour && hourTuple(s.hour))),
+      windows: JSON.stringify(part.map((s) => s?.windows && windowsTuple(s.windows))),
     });
   }
   return parts;
@@ -275,10 +304,14 @@ export interface AdvanceInput {
   /** The scheduled minute of this run (epoch ms). */
   now: number;
   tick?: TickValues;
+  /** How long candles are kept (HOURLY_CANDLE_DAYS, DAILY_CANDLE_DAYS); unset: nothing is deleted. */
+  retention?: Retention | null;
 }
 
 /** A run's plan as its steps build it: the sums as they will be written, lo, and the batch so far. */
 interface Draft {
+  /** The candles' cursors as they will be written. */
+  candles: CandleCursors;
   /** Each slot's entry is updated in place (copying 40,000 entries a step would cost more than it says). */
   sums: Sums;
   lo: number;
@@ -316,6 +349,7 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   const targetLo = loTarget(state, hi, newest);
 
   let draft: Draft = {
+    candles: { hourTs: state.hour_ts, candlesUntil: state.candles_until, daysUntil: state.days_until, windowsBlock: state.windows_block },
     sums: loaded.sums,
     lo: state.lo,
     convertUntil: state.convert_until,
@@ -336,11 +370,34 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   if (tick?.ts === draft.lo + MINUTE_MS) draft = tickLeavesNext(draft, tick);
   const figures = await planFigures(db, draft, state, hi, tick);
   draft = figures.draft;
-  const purgeTo = Math.min(draft.lo, newest - WINDOW_MS);
+  if (draft.convertUntil === null) draft = await rollUpCandles(db, draft, state, newest, input);
+  // The minutes of an hour stay until its candle is written.
+  const candlesUntil = draft.candles.candlesUntil ?? Infinity;
+  const purgeTo = Math.min(draft.lo, newest - WINDOW_MS, candlesUntil - 1);
   const purgedUntil = purgeTo > state.purged_until ? purgeTo : state.purged_until;
-  if (purgeTo > state.purged_until) draft = purge(db, draft, purgeTo);
+  if (purgeTo > state.purged_until) draft = purge(db, draft, purgeTo, newest);
   draft = writeSums(db, draft, figures.day.ok);
   return ledgerCheck(db, draft, state, { hi, purgedUntil, dayText: JSON.stringify(figures.day), versionBump: tick === undefined && figures.changed });
+}
+
+/** The candles of the closed hours and days, the open hour's, the windows (candles.ts). */
+async function rollUpCandles(db: D1Database, draft: Draft, state: LedgerState, newest: number, input: AdvanceInput): Promise<Draft> {
+  const plan = await planCandles(db, {
+    slots: draft.sums,
+    blocks: blockList(draft.sums),
+    cursors: draft.candles,
+    purgedUntil: state.purged_until,
+    newest,
+    tick: input.tick,
+    retention: input.retention ?? null,
+  });
+  const next = add(draft, {
+    statements: plan.statements,
+    changed: plan.changed ? draft.sums.keys() : undefined,
+    rowsRead: plan.rowsRead,
+    summary: plan.summary,
+  });
+  return { ...next, candles: plan.cursors };
 }
 
 /** Where lo goes: 24 h before the newest minute, at most hi, and not below the points still to convert. */
@@ -513,13 +570,13 @@ async function planFigures(
 }
 
 /** Purge what left the window, never past lo (the sums describe stored frames), and forget the metrics it emptied. */
-function purge(db: D1Database, draft: Draft, purgeTo: number): Draft {
+function purge(db: D1Database, draft: Draft, purgeTo: number, newest: number): Draft {
   const statements: D1PreparedStatement[] = [];
   const changed: string[] = [];
   let forgotten = (draft.summary.forgotten as number | undefined) ?? 0;
   for (const [type, slots] of draft.sums) {
     statements.push(...purgeFrames(db, type, slots, purgeTo));
-    const gone = forgetMetrics(slots, purgeTo);
+    const gone = forgetMetrics(slots, Math.min(purgeTo, newest - FORGET_AFTER_MS));
     if (gone.length > 0) {
       for (const some of inListChunks(gone)) statements.push(db.prepare(`DELETE FROM metrics WHERE metric_type = ?1 AND slot IN (${some})`).bind(type));
       changed.push(type);
@@ -538,7 +595,12 @@ function purgeFrames(db: D1Database, type: string, slots: (SlotSums | null)[], p
   );
 }
 
-/** A metric whose every value is purged is forgotten; its slot is free again. Returns the freed slots. */
+/**
+ * A metric whose every value is purged and that has had none for
+ * FORGET_AFTER_MS is forgotten; its slot is free again. Returns the freed
+ * slots. Until then a metric that comes back (after an outage, a pause of its
+ * market) keeps its slot, so its candles and window moments continue.
+ */
 function forgetMetrics(slots: (SlotSums | null)[], purgeTo: number): number[] {
   const gone = slots.flatMap((s, slot) => (s && s.n === 0 && s.latestTs !== null && s.latestTs <= purgeTo ? [slot] : []));
   for (const slot of gone) slots[slot] = null;
@@ -551,14 +613,15 @@ function writeSums(db: D1Database, draft: Draft, figuresOk: boolean): Draft {
   const statements: D1PreparedStatement[] = [];
   for (const type of draft.changed) {
     const parts = partRows(draft.sums.get(type)!, figuresOk);
-    parts.forEach(({ data, latest, day }, part) =>
+    parts.forEach(({ data, latest, day, hour, windows }, part) =>
       statements.push(
         db
           .prepare(
-            `INSERT INTO sums (metric_type, part, data, latest, day) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest, day = excluded.day`,
+            `INSERT INTO sums (metric_type, part, data, latest, day, hour, windows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest, day = excluded.day,
+               hour = excluded.hour, windows = excluded.windows`,
           )
-          .bind(type, part, data, latest, day),
+          .bind(type, part, data, latest, day, hour, windows),
       ),
     );
     statements.push(db.prepare("DELETE FROM sums WHERE metric_type = ?1 AND part >= ?2").bind(type, parts.length));
@@ -573,9 +636,13 @@ function ledgerCheck(
   state: LedgerState,
   next: { hi: number; purgedUntil: number; dayText: string; versionBump: boolean },
 ): Plan {
-  const { lo, convertUntil, statements, summary, rowsRead } = draft;
+  const { lo, convertUntil, statements, summary, rowsRead, candles } = draft;
   const moved =
     statements.length > 0 ||
+    candles.hourTs !== state.hour_ts ||
+    candles.candlesUntil !== state.candles_until ||
+    candles.daysUntil !== state.days_until ||
+    candles.windowsBlock !== state.windows_block ||
     lo !== state.lo ||
     next.hi !== state.hi ||
     next.purgedUntil !== state.purged_until ||
@@ -585,10 +652,23 @@ function ledgerCheck(
   const check = db
     .prepare(
       `UPDATE tracker_state SET ledger = CASE WHEN ledger = ?1 THEN ?1 + 1 END,
-         lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6, version = version + ?7`,
+         lo = ?2, hi = ?3, purged_until = ?4, convert_until = ?5, day = ?6, version = version + ?7,
+         hour_ts = ?8, candles_until = ?9, days_until = ?10, windows_block = ?11`,
     )
     // The API shows the figures: a run without a tick that changes them is a new version (a tick's own batch bumps it).
-    .bind(state.ledger, lo, next.hi, next.purgedUntil, convertUntil, next.dayText, next.versionBump ? 1 : 0);
+    .bind(
+      state.ledger,
+      lo,
+      next.hi,
+      next.purgedUntil,
+      convertUntil,
+      next.dayText,
+      next.versionBump ? 1 : 0,
+      candles.hourTs,
+      candles.candlesUntil,
+      candles.daysUntil,
+      candles.windowsBlock,
+    );
   return { check, moved, statements, summary, rowsRead };
 }
 

@@ -3,6 +3,7 @@
  * metrics), and the scheduled maintenance of the rank sums and the purge
  * (planned by ledger.ts, which owns the invariant behind the sums).
  */
+import type { Retention } from "./candles";
 import type { SourceBreakdown } from "../domain/breakdown";
 import type { Point } from "../domain/point";
 import { iso } from "../lib/time";
@@ -44,6 +45,11 @@ export interface TrackerState {
   convert_until: number | null;
   /** The 24 h figures' state (src/storage/day.ts), as JSON. */
   day: string;
+  /** The candles' cursors (src/storage/candles.ts, docs/candles.md). */
+  hour_ts: number | null;
+  candles_until: number | null;
+  days_until: number | null;
+  windows_block: number;
 }
 
 export interface WriteCost {
@@ -73,7 +79,8 @@ export function cost(results: readonly D1Result[]): WriteCost {
 export async function readState(db: D1Database | D1DatabaseSession): Promise<TrackerState> {
   const row = await db
     .prepare(
-      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until, day, ${LAYOUT_COLUMNS}
+      `SELECT lo, hi, version, epoch, last_tick, last_tick_stored_at, purged_until, ledger, convert_until, day,
+         hour_ts, candles_until, days_until, windows_block, ${LAYOUT_COLUMNS}
        FROM tracker_state WHERE id = 1`,
     )
     .first<TrackerState & StoredLayout>();
@@ -133,10 +140,10 @@ export async function releaseTick(db: D1Database, ts: number, expires: number): 
  * run wrote in between, maybe the same new metric into the same free slot) is
  * retried from a fresh read.
  */
-export async function insertTick(db: D1Database, tick: StoredTick): Promise<WriteCost> {
+export async function insertTick(db: D1Database, tick: StoredTick, retention: Retention | null = null): Promise<WriteCost> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await tryInsertTick(db, tick);
+      return await tryInsertTick(db, tick, retention);
     } catch (err) {
       if (/UNIQUE constraint failed: ticks\.ts/.test(String(err))) throw new DuplicateTickError(tick.ts);
       if (!isLedgerConflict(err) || attempt >= ATTEMPTS) throw err;
@@ -144,7 +151,7 @@ export async function insertTick(db: D1Database, tick: StoredTick): Promise<Writ
   }
 }
 
-async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCost> {
+async function tryInsertTick(db: D1Database, tick: StoredTick, retention: Retention | null): Promise<WriteCost> {
   const state = await readLedgerState(db);
   const { sums, rowsRead } = await readSums(db);
   const placed: { metricType: string; slot: number; value: number }[] = [];
@@ -160,7 +167,7 @@ async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCos
       if (slot === undefined) {
         while (free < slots.length && slots[free] !== null) free++;
         slot = free;
-        const fresh: SlotSums = { symbol: point.symbol, n: 0, s1: 0, s2: 0, k: point.value, latestTs: null, latestValue: null, e: null, day: emptyDay() };
+        const fresh: SlotSums = { symbol: point.symbol, n: 0, s1: 0, s2: 0, k: point.value, latestTs: null, latestValue: null, e: null, day: emptyDay(), hour: null, windows: null };
         if (slot === slots.length) slots.push(fresh);
         else slots[slot] = fresh;
         bySymbol.set(point.symbol, slot);
@@ -173,7 +180,7 @@ async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCos
       frame[slot % BLOCK_SLOTS] = point.value;
     }
   }
-  const plan = await planAdvance(db, { now: tick.ts, tick: { ts: tick.ts, values: placed } }, { state, sums, rowsRead });
+  const plan = await planAdvance(db, { now: tick.ts, tick: { ts: tick.ts, values: placed }, retention }, { state, sums, rowsRead });
 
   const results = await db.batch([
     db
@@ -205,10 +212,14 @@ async function tryInsertTick(db: D1Database, tick: StoredTick): Promise<WriteCos
  * rebuild due blocks, convert old points, purge. Writes nothing when nothing
  * is due.
  */
-export async function maintainStorage(db: D1Database, now: number): Promise<WriteCost & { summary: Record<string, unknown> }> {
+export async function maintainStorage(
+  db: D1Database,
+  now: number,
+  retention: Retention | null = null,
+): Promise<WriteCost & { summary: Record<string, unknown> }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const plan = await planAdvance(db, { now });
+      const plan = await planAdvance(db, { now, retention });
       if (!plan.moved) return { statements: 2, rowsRead: plan.rowsRead + 1, rowsWritten: 0, summary: plan.summary };
       const batch = cost(await db.batch([plan.check, ...plan.statements]));
       return { ...batch, statements: batch.statements + 2, rowsRead: batch.rowsRead + plan.rowsRead + 1, summary: plan.summary };

@@ -297,8 +297,8 @@ describe("every statement inside D1's documented limits at 40,000 metrics (20,00
     const candidates = points(0, N, first + 2).map((p) => ({ ...p, ts: (first + 2) * MINUTE, average: p.value / 4, threshold: p.value / 2, points: 60 }));
     expect(await storeAlerts(db, candidates, now, "pending")).toHaveLength(2 * N);
 
-    // A day later, only the new metrics: lo slides past everything, the 40,000 others are purged and forgotten.
-    const later = first + 2 + 24 * 60 + 1;
+    // A month later, only the new metrics: lo slides past everything, the 40,000 others are purged and forgotten.
+    const later = first + 2 + 32 * 24 * 60 + 1;
     await tick(later, points(N, N + 1_000, later));
     for (let minute = later + 1; minute <= later + 2; minute++) await maintainStorage(db, minute * MINUTE);
     expect(await env.DB.prepare("SELECT count(*) AS n FROM metrics").first()).toEqual({ n: 2_000 });

@@ -110,10 +110,12 @@ export async function resetDatabase(): Promise<void> {
     env.DB.prepare("DELETE FROM alerts"),
     env.DB.prepare("DELETE FROM market_breakdowns"),
     env.DB.prepare("DELETE FROM day_steps"),
+    env.DB.prepare("DELETE FROM candles"),
     env.DB.prepare(
       // A new epoch, as a new database would have: answers cached at the edge
       // by an earlier test can never match.
-      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL, purged_until = 0, convert_until = NULL, day = '{\"ok\":false}'",
+      "UPDATE tracker_state SET lo = 0, hi = 0, version = 0, epoch = lower(hex(randomblob(8))), last_tick = NULL, last_tick_stored_at = NULL, purged_until = 0, convert_until = NULL, day = '{\"ok\":false}', " +
+        "hour_ts = NULL, candles_until = NULL, days_until = NULL, windows_block = 0",
     ),
   ]);
 }

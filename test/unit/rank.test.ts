@@ -219,11 +219,14 @@ describe("rank", () => {
     const oldest = await env.DB.prepare("SELECT min(ts) AS ts FROM frames").first<{ ts: number }>();
     expect(oldest!.ts).toBeGreaterThan(state!.lo);
     expect(state!.hi - state!.lo).toBe(DAY);
+    // "gone" is kept (a metric is forgotten after 31 days without a value) but no longer ranked.
     expect((await env.DB.prepare("SELECT symbol FROM metrics ORDER BY symbol").all()).results.map((m) => m.symbol)).toEqual([
       "a",
       "b",
       "c",
-    ]); // "gone" was forgotten
+      "gone",
+    ]);
+    expect((await rankAll(env.DB, "volume", windowEndingAt(T0 + 26 * 60 * MINUTE))).map((r) => r.symbol).sort()).toEqual(["a", "b", "c"]);
   });
 
   it("a tick stored twice is refused and changes nothing", async () => {

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { runScheduled } from "../../src/ingest/tick";
 import { claimTick, releaseTick } from "../../src/storage/ticks";
-import { count, storedValues, fakeCryptowatch, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, runCron, setNow, summariesBody, T0 } from "./helpers";
+import { count, DAY, storedValues, fakeCryptowatch, fixtures, getJson, jsonResponse, MINUTE, resetDatabase, runCron, setNow, summariesBody, T0 } from "./helpers";
 
 beforeEach(resetDatabase);
 afterEach(() => vi.restoreAllMocks());
@@ -179,9 +179,11 @@ describe("the scheduled tick", () => {
       T0 + 24 * 60 * MINUTE,
     ]);
 
-    // A metric with no point left is forgotten.
+    // A metric with no point left is kept for 31 days (its candles continue if it comes back), then forgotten.
     fakeCryptowatch({ summaries: () => jsonResponse(summariesBody({ "kraken:btcusd": [100, 1, 100] })) });
     await runCron(T0 + 49 * 60 * MINUTE);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM metrics WHERE symbol = 'btceur'").first("n")).toBe(1);
+    for (let i = 0; i < 4; i++) await runCron(T0 + 32 * DAY + i * MINUTE);
     expect((await env.DB.prepare("SELECT symbol FROM metrics ORDER BY symbol").all()).results.map((r) => r.symbol)).toEqual([
       "btc",
       "btcusd",
