@@ -12,7 +12,8 @@ export default defineConfig({
           BENCH_OPTIONS: process.env.BENCH_OPTIONS ?? '{"metrics":2000,"minutes":1440,"runs":7,"naiveRuns":3}',
         },
         // Today's design (the comparison arm), on its own database.
-        d1Databases: { BASELINE: "bench-baseline" },
+        // The candles' figures: the same seed ticked without the candle step (PLAIN), and a month of candles (CANDLES).
+        d1Databases: { BASELINE: "bench-baseline", PLAIN: "bench-plain", CANDLES: "bench-candles" },
       },
     })),
   ],

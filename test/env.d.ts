@@ -9,6 +9,10 @@ declare namespace Cloudflare {
     BENCH_OPTIONS: string;
     /** Only in `npm run bench`: today's design before issue 10, the comparison arm. */
     BASELINE: D1Database;
+    /** Only in `npm run bench`: our layout ticked with the candle step off (issue 18). */
+    PLAIN: D1Database;
+    /** Only in `npm run bench`: a month of candles written in the stored layout, and the naive arm's table (issue 18). */
+    CANDLES: D1Database;
   }
 }
 declare namespace Cloudflare {

@@ -10,23 +10,69 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
-import { measureBaselineMaintenance, measureBaselineTick, measureFigures, measureRead, measureTick, seedBaseline, seedOurs } from "./workload";
+import { measureCandleReads, seedCandleMonth } from "./candles";
+import { measureBaselineMaintenance, measureBaselineTick, measureCandleHour, measureFigures, measureRead, measureTick, seedBaseline, seedOurs } from "./workload";
 
 const MINUTE = 60_000;
 
 it("benchmark", async () => {
-  const { metrics, minutes, runs, naiveRuns } = JSON.parse(env.BENCH_OPTIONS) as {
+  const { metrics, minutes, runs, naiveRuns, only } = JSON.parse(env.BENCH_OPTIONS) as {
     metrics: number;
     minutes: number;
     runs: number;
     naiveRuns: number;
+    /** "candles": only the candles' figures (issue 18), for a quicker run at scale. */
+    only?: "candles";
   };
   const started = Date.now();
   const progress = (message: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
-  await applyD1Migrations(env.BASELINE, env.TEST_MIGRATIONS.filter((migration) => migration.name < "0005"));
-
   // History ends at minute `last`; then 12 live ticks follow, as the tracker runs.
   const last = Math.floor(Date.UTC(2026, 10, 29, 12, 0) / MINUTE);
+  const existing = only === "candles" ? await seedOnly(metrics, minutes, last, progress) : await measureAll(metrics, minutes, runs, naiveRuns, last, progress);
+
+  // Candles (issue 18). An hour of ticks with them (DB, as the tracker runs) and without (PLAIN, the same seed and ticks, the candle step off).
+  await applyD1Migrations(env.PLAIN, env.TEST_MIGRATIONS);
+  await seedOurs(env.PLAIN, metrics, minutes, last, { candles: false });
+  for (let j = 1; j <= 12; j++) await measureTick(env.PLAIN, metrics, last + j, null, { candles: false });
+  const hour = await measureCandleHour(env.DB, env.PLAIN, metrics, last + 13);
+  progress("an hour of ticks with and without candles done");
+  await applyD1Migrations(env.CANDLES, env.TEST_MIGRATIONS);
+  const month = await seedCandleMonth(env.CANDLES, metrics, last * MINUTE);
+  progress(`a month of candles seeded: ${JSON.stringify(month.seed)}`);
+  const candleReads = await measureCandleReads(env.CANDLES, month, runs, naiveRuns);
+  progress("candle reads measured");
+  const rowsOf = (t: Awaited<ReturnType<typeof measureTick>>) => ({
+    rows_written: t.cost.rowsWritten + t.lease + t.statuses.rowsWritten + t.breakdown.rowsWritten,
+    rows_read: t.cost.rowsRead + t.statuses.rowsRead + 1,
+    statements: t.cost.statements,
+    ms: t.ms,
+  });
+  const candles = {
+    hour: {
+      closing: hour.closing,
+      minutes: hour.minutes.map((m) => ({ minute: m.minute, with: rowsOf(m.with), without: rowsOf(m.without) })),
+    },
+    month: { seed: month.seed, size: month.size, candles_until: month.candlesUntil, now: month.now },
+    reads: candleReads,
+  };
+
+  console.log(
+    `BENCH_RESULT ${JSON.stringify({ scale: { metrics, minutes, points: existing.points, runs }, ...existing, candles })}`,
+  );
+});
+
+/** Only what the candles' figures need: our database seeded and ticked to minute last + 12. */
+async function seedOnly(metrics: number, minutes: number, last: number, progress: (message: string) => void) {
+  const build = await seedOurs(env.DB, metrics, minutes, last);
+  for (let j = 1; j <= 12; j++) await measureTick(env.DB, metrics, last + j);
+  progress("ours seeded and ticked (candles only)");
+  return { only: "candles" as const, points: 0, build };
+}
+
+/** Everything but the candles: both designs seeded, 12 ticks, every read at two moments, the 24 h figures. */
+async function measureAll(metrics: number, minutes: number, runs: number, naiveRuns: number, last: number, progress: (message: string) => void) {
+  await applyD1Migrations(env.BASELINE, env.TEST_MIGRATIONS.filter((migration) => migration.name < "0005"));
+
   const points = await seedBaseline(env.BASELINE, metrics, minutes, last);
   progress(`baseline seeded: ${points} points`);
   const initialFold = await measureBaselineMaintenance(env.BASELINE, last);
@@ -91,18 +137,16 @@ it("benchmark", async () => {
     );
     rankRows[moment] = { ours: designs.ours!.rank![0]!.rows, baseline: designs.baseline!.rank![0]!.rows, naive: designs.naive!.rank![0]!.rows };
   }
-  console.log(
-    `BENCH_RESULT ${JSON.stringify({
-      scale: { metrics, minutes, points, runs },
-      build,
-      initialFold,
-      // The first tick of each arm is left out of the steady state.
-      ticks: ticks.slice(1, 11),
-      baselineTicks: baselineTicks.slice(1, 11),
-      baselineMaintenance,
-      reads: summary,
-      rankRows,
-      figures,
-    })}`,
-  );
-});
+  return {
+    points,
+    build,
+    initialFold,
+    // The first tick of each arm is left out of the steady state.
+    ticks: ticks.slice(1, 11),
+    baselineTicks: baselineTicks.slice(1, 11),
+    baselineMaintenance,
+    reads: summary,
+    rankRows,
+    figures,
+  };
+}

@@ -35,10 +35,14 @@ const RUNS = Number(option("runs", 7));
 // The naive scan takes seconds per run at scale: fewer runs of it.
 const NAIVE_RUNS = Number(option("naive-runs", Math.min(RUNS, METRICS > 5000 ? 1 : 3)));
 const OUT = option("out", join(root, "bench-results", "bench.json"));
+// --only candles: only the candles' figures (issue 18), skipping the other arms (a quicker run at scale).
+const ONLY = option("only", undefined);
+if (ONLY !== undefined && ONLY !== "candles") throw new Error(`--only ${ONLY}: only "candles" is known`);
 const MINUTE = 60_000;
 const started = Date.now();
 const log = (message) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
 
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.95 * xs.length) - 1)];
 
 async function bundle(entry, platform) {
@@ -60,6 +64,8 @@ const pureUrl = `data:text/javascript;base64,${Buffer.from(pureModule).toString(
 const { timePureTick } = await import(pureUrl);
 const verdictModule = await bundle("scripts/bench/verdict.ts", "node");
 const { median, judgeTime } = await import(`data:text/javascript;base64,${Buffer.from(verdictModule).toString("base64")}`);
+const candleModule = await bundle("scripts/bench/candle-figures.ts", "node");
+const { perMinute, candleBytes } = await import(`data:text/javascript;base64,${Buffer.from(candleModule).toString("base64")}`);
 const pure = await timePureTick(8000, RUNS);
 log(`pure tick of 8,000 markets: parse ${median(pure.parseMs).toFixed(1)} ms, aggregate ${median(pure.aggregateMs).toFixed(1)} ms`);
 
@@ -70,14 +76,14 @@ const D1_OUT = join(dirname(OUT), "d1.json");
 let d1;
 if (JUDGE) {
   d1 = JSON.parse(readFileSync(JUDGE, "utf8"));
-  if (d1.scale.metrics !== METRICS || d1.scale.minutes !== MINUTES || d1.scale.runs !== RUNS) {
-    throw new Error(`${JUDGE} measured ${JSON.stringify(d1.scale)}: pass the same --metrics, --minutes and --runs`);
+  if (d1.scale.metrics !== METRICS || d1.scale.minutes !== MINUTES || d1.scale.runs !== RUNS || d1.only !== ONLY) {
+    throw new Error(`${JUDGE} measured ${JSON.stringify(d1.scale)}${d1.only ? ` --only ${d1.only}` : ""}: pass the same --metrics, --minutes, --runs and --only`);
   }
 } else {
   log(`seeding and measuring D1 at ${METRICS} + ${METRICS} metrics x ${MINUTES} minutes...`);
   const vitest = spawnSync("vitest", ["run", "--config", "vitest.bench.config.ts", "--silent=false"], {
     cwd: root,
-    env: { ...process.env, BENCH_OPTIONS: JSON.stringify({ metrics: METRICS, minutes: MINUTES, runs: RUNS, naiveRuns: NAIVE_RUNS }) },
+    env: { ...process.env, BENCH_OPTIONS: JSON.stringify({ metrics: METRICS, minutes: MINUTES, runs: RUNS, naiveRuns: NAIVE_RUNS, only: ONLY }) },
     encoding: "utf8",
     maxBuffer: 512 * 1024 * 1024,
   });
@@ -93,7 +99,17 @@ if (JUDGE) {
 }
 log("D1 measurements done");
 
-const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+// The targets are set for the default scale; elsewhere the table is information.
+const defaultScale = METRICS === 2000 && MINUTES === 1440;
+const candles = candleReport(d1);
+if (ONLY === "candles") {
+  console.log([...candles.lines, "", ...Object.entries(candles.targets).map(([target, met]) => `${met ? "met   " : "MISSED"}  ${target}${candles.how[target] ? ` (${candles.how[target]})` : ""}`)].join("\n"));
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify({ scale: { metrics: METRICS, metrics_per_type: METRICS, metric_types: 2, minutes: MINUTES, runs: RUNS, naive_runs: NAIVE_RUNS, only: ONLY }, candles: candles.results, targets: candles.targets }, null, 2));
+  log(`wrote ${OUT}`);
+  process.exit(defaultScale && Object.values(candles.targets).includes(false) ? 1 : 0);
+}
+
 const mean = (xs) => sum(xs) / xs.length;
 const summary = (runs) => ({
   statements: runs[0].cost.statements,
@@ -277,6 +293,9 @@ timeTarget("metric: median no slower than today's design serving the same 24 h f
 timeTarget("root: median no slower than today's (the same statements)", names, "root");
 t["ranks equal the naive computation's"] = rankMismatches === 0;
 t["std devs agree to 1e-9 relative"] = worstRelative <= 1e-9;
+Object.assign(t, candles.targets);
+Object.assign(how, candles.how);
+results.candles = candles.results;
 
 const row = (name, s, extra = "") =>
   `| ${name} | ${fmt(s.statements)} | ${fmt(s.rows_read)} | ${fmt(s.rows_written)} | ${fmt(s.median_ms)} | ${fmt(s.p95_ms)} | ${extra} |`;
@@ -314,12 +333,122 @@ lines.push(
   `Exactness: ${rankMismatches} rank mismatches against the naive two-pass computation over ${results.exactness.metrics} metrics at ${names.length} moments; worst relative std difference ${worstRelative.toExponential(2)}.`,
   `Pure tick in Node: parse ${pure.markets.toLocaleString("en-US")} markets (${(pure.bodyBytes / 1e6).toFixed(1)} MB) ${median(pure.parseMs).toFixed(1)} ms, aggregate ${median(pure.aggregateMs).toFixed(1)} ms (medians).`,
   "",
+  ...candles.lines,
+  "",
   ...Object.entries(t).map(([target, met]) => `${met === true ? "met   " : "MISSED"}  ${target}${how[target] ? ` (${how[target]})` : ""}`),
 );
 console.log(lines.join("\n"));
 mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, JSON.stringify(results, null, 2));
 log(`wrote ${OUT}`);
-// The targets are set for the default scale; elsewhere the table is information.
-const defaultScale = METRICS === 2000 && MINUTES === 1440;
 process.exitCode = defaultScale && Object.values(t).includes(false) ? 1 : 0;
+
+/**
+ * The candles' figures (issue 18) from d1.candles: rows written a minute with
+ * and without the candle step over an hour of ticks, one metric's candles
+ * (rows per candle, times beside /history's), the 7 d and 30 d rankings
+ * against the naive arm and the two-pass reference, and the storage.
+ */
+function candleReport(d1) {
+  const c = d1.candles;
+  const f = (n) => (typeof n === "number" ? (Number.isInteger(n) ? n.toLocaleString("en-US") : n.toFixed(n < 10 ? 2 : 1)) : String(n));
+  const targets = {};
+  const how = {};
+  const minutes = c.hour.minutes;
+  const withCandles = perMinute(minutes.map((m) => ({ minute: m.minute, rows: m.with.rows_written })));
+  const without = perMinute(minutes.map((m) => ({ minute: m.minute, rows: m.without.rows_written })));
+  const closing = minutes.find((m) => m.minute * MINUTE === c.hour.closing);
+  const timeOf = (arm) => ({ median_ms: median(minutes.map((m) => m[arm].ms)), max_ms: Math.max(...minutes.map((m) => m[arm].ms)) });
+  const readsOf = (arm) => sum(minutes.map((m) => m[arm].rows_read)) / minutes.length;
+  const steady = {
+    minutes: minutes.length,
+    with_candles: { rows_written_per_minute: withCandles.mean, worst_minute: withCandles.worst, worst_minute_at: new Date(withCandles.worst_minute * MINUTE).toISOString(), best_minute: withCandles.best, rows_read_per_minute: readsOf("with"), ...timeOf("with") },
+    without_candles: { rows_written_per_minute: without.mean, worst_minute: without.worst, best_minute: without.best, rows_read_per_minute: readsOf("without"), ...timeOf("without") },
+    closing_tick: closing && { at: new Date(c.hour.closing).toISOString(), with: closing.with, without: closing.without },
+    overhead: withCandles.mean / without.mean - 1,
+  };
+  const name1 = "candles: rows written a minute over an hour of ticks <= 1.05x the same ticks without the candle step";
+  targets[name1] = withCandles.mean <= 1.05 * without.mean;
+  how[name1] = `${f(withCandles.mean)} vs ${f(without.mean)}, +${(100 * steady.overhead).toFixed(2)} %`;
+
+  const read = (x) => ({ candles: x.count, rows_read: x.rows_read, rows_per_candle: x.rows_read / x.count, median_ms: median(x.ms), p95_ms: p95(x.ms) });
+  const historyMs = d1.reads ? Object.values(d1.reads).flatMap((m) => m.ours.history.map((r) => r.ms)) : null;
+  const history = historyMs && { median_ms: median(historyMs), p95_ms: p95(historyMs), rows_read: d1.reads[Object.keys(d1.reads)[0]].ours.history[0].cost.rowsRead };
+  const metricReads = { hourly_30d: read(c.reads.hourly), daily_365: read(c.reads.daily), history_24h: history };
+  for (const [key, label] of [["hourly_30d", "30 days of hourly"], ["daily_365", "365 daily"]]) {
+    const r = metricReads[key];
+    const name = `candles: one metric's ${label} candles read <= 1.1 rows per candle`;
+    targets[name] = r.rows_per_candle <= 1.1;
+    how[name] = `${f(r.rows_read)} rows for ${f(r.candles)} candles, ${r.rows_per_candle.toFixed(3)} a candle`;
+  }
+
+  const rank = {};
+  for (const [window, x] of Object.entries(c.reads.rank)) {
+    const ours = { rows_read: x.ours.rows_read, rows_per_metric: x.ours.rows_read / METRICS, median_ms: median(x.ours.ms), p95_ms: p95(x.ours.ms) };
+    const naive = { rows_read: x.naive.rows_read, rows_per_metric: x.naive.rows_read / METRICS, median_ms: median(x.naive.ms), p95_ms: p95(x.naive.ms), runs: x.naive.ms.length };
+    rank[window] = { metrics: x.metrics, ours, naive, speedup: naive.median_ms / ours.median_ms, exactness: x.exactness };
+    const r = rank[window];
+    for (const e of [...x.exactness.ours.examples, ...x.exactness.naive.examples].slice(0, 5)) log(`rank ${window} mismatch: ${e}`);
+    targets[`candles: rank over ${window}: <= 3 rows read per metric`] = ours.rows_per_metric <= 3;
+    how[`candles: rank over ${window}: <= 3 rows read per metric`] = `${f(ours.rows_read)} rows for ${f(METRICS)} metrics`;
+    targets[`candles: rank over ${window}: >= 50x faster than the naive hourly table`] = r.speedup >= 50;
+    how[`candles: rank over ${window}: >= 50x faster than the naive hourly table`] = `${f(ours.median_ms)} ms vs ${f(naive.median_ms)} ms, ${r.speedup.toFixed(0)}x`;
+    const mismatches = x.exactness.ours.mismatches + x.exactness.naive.mismatches + x.exactness.ours_vs_naive;
+    targets[`candles: rank over ${window}: 0 rank mismatches (ours, naive, two-pass reference)`] = mismatches === 0;
+    how[`candles: rank over ${window}: 0 rank mismatches (ours, naive, two-pass reference)`] = `ours ${x.exactness.ours.mismatches}, naive ${x.exactness.naive.mismatches}, ours vs naive ${x.exactness.ours_vs_naive}, both types`;
+    const worst = Math.max(x.exactness.ours.worstRelative, x.exactness.naive.worstRelative);
+    targets[`candles: rank over ${window}: std within 1e-9 relative of the reference`] = worst <= 1e-9;
+    how[`candles: rank over ${window}: std within 1e-9 relative of the reference`] = `ours ${x.exactness.ours.worstRelative.toExponential(2)}, naive ${x.exactness.naive.worstRelative.toExponential(2)}`;
+  }
+
+  // Storage after the simulated month: how much the database file grew with the candles' inserts (D1's
+  // meta.size_after: pages, overflow pages and their slack included), beside the columns' own bytes.
+  const spans = Object.fromEntries(c.month.size.by_span.map((s) => [s.span === 3600000 ? "hourly" : "daily", s]));
+  const growth = c.month.size.file_growth;
+  const payload = (s) => s.c_bytes + s.key_bytes;
+  const onDisk = { hourly: growth["3600000"], daily: growth["86400000"] };
+  const measured = onDisk.hourly > 0 && onDisk.daily > 0;
+  const bytesOf = (span) => (measured ? onDisk[span] : payload(spans[span]));
+  const perRow = { hourlyRowBytes: bytesOf("hourly") / spans.hourly.rows, dailyRowBytes: bytesOf("daily") / spans.daily.rows };
+  const year = (metrics) => {
+    const first = candleBytes(perRow, { metrics, years: 1, hourlyDays: 90, dailyDays: null });
+    const second = candleBytes(perRow, { metrics, years: 2, hourlyDays: 90, dailyDays: null });
+    return { ...first, each_further_year: second.total - first.total };
+  };
+  const size = {
+    method: measured
+      ? "growth of the database file (D1 meta.size_after) over the candles' inserts, written block by block"
+      : "sum(length(c)) + key columns (the file's growth was not reported)",
+    after_30_days: {
+      bytes: bytesOf("hourly") + bytesOf("daily"),
+      file_growth: onDisk,
+      columns_bytes: { hourly: payload(spans.hourly), daily: payload(spans.daily) },
+      dbstat: c.month.size.pages,
+      by_span: c.month.size.by_span,
+    },
+    per_row: perRow,
+    per_candle: { hourly: perRow.hourlyRowBytes / 48, daily: perRow.dailyRowBytes / 48 },
+    first_year: { metrics_4000: year(4000), metrics_40000: year(40000) },
+  };
+  const results = { steady_state: steady, metric_reads: metricReads, rank, size, month_seed: c.month.seed };
+
+  const mb = (b) => `${(b / 1e6).toFixed(b < 1e7 ? 2 : 0)} MB`;
+  const lines = [
+    `Candles (issue 18). An hour of ticks (${minutes.length} minutes, closing the hour at ${new Date(c.hour.closing).toISOString().slice(11, 16)} with its roll-up and retention delete), rows written a minute: with the candles ${f(withCandles.mean)} (worst minute ${f(withCandles.worst)}, best ${f(withCandles.best)}), without ${f(without.mean)} (worst ${f(without.worst)}): ${(100 * steady.overhead).toFixed(2)} % more. Tick median ${f(steady.with_candles.median_ms)} ms with, ${f(steady.without_candles.median_ms)} ms without; the closing tick ${closing ? `${f(closing.with.ms)} ms, ${f(closing.with.rows_written)} rows written, ${f(closing.with.rows_read)} read (without: ${f(closing.without.ms)} ms, ${f(closing.without.rows_written)}, ${f(closing.without.rows_read)})` : "n/a"}.`,
+    "",
+    "| read | candles | rows read | rows per candle | median ms | p95 ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    `| one metric, 30 days of hourly candles | ${f(metricReads.hourly_30d.candles)} | ${f(metricReads.hourly_30d.rows_read)} | ${metricReads.hourly_30d.rows_per_candle.toFixed(3)} | ${f(metricReads.hourly_30d.median_ms)} | ${f(metricReads.hourly_30d.p95_ms)} |`,
+    `| one metric, 365 daily candles | ${f(metricReads.daily_365.candles)} | ${f(metricReads.daily_365.rows_read)} | ${metricReads.daily_365.rows_per_candle.toFixed(3)} | ${f(metricReads.daily_365.median_ms)} | ${f(metricReads.daily_365.p95_ms)} |`,
+    history ? `| /history of the same run (24 h of minutes) | | ${f(history.rows_read)} | | ${f(history.median_ms)} | ${f(history.p95_ms)} |` : "| /history | (not measured with --only candles) | | | | |",
+    ...Object.entries(rank).flatMap(([window, r]) => [
+      `| rank over ${window}, ours (rankWindow) | ${f(r.metrics)} metrics | ${f(r.ours.rows_read)} | ${r.ours.rows_per_metric.toFixed(4)} a metric | ${f(r.ours.median_ms)} | ${f(r.ours.p95_ms)} |`,
+      `| rank over ${window}, naive hourly table | ${f(r.metrics)} metrics | ${f(r.naive.rows_read)} | ${r.naive.rows_per_metric.toFixed(1)} a metric | ${f(r.naive.median_ms)} | ${f(r.naive.p95_ms)} |`,
+    ]),
+    "",
+    `Rank exactness against the two-pass std over each metric's minute values: ${Object.entries(rank).map(([w, r]) => `${w}: ${r.exactness.ours.mismatches} / ${r.exactness.naive.mismatches} mismatches (ours / naive), ours vs naive ${r.exactness.ours_vs_naive}, worst relative std ${r.exactness.ours.worstRelative.toExponential(2)} / ${r.exactness.naive.worstRelative.toExponential(2)}; ${r.speedup.toFixed(0)}x faster than naive`).join("; ")}.`,
+    `Storage after 30 simulated days (${f(spans.hourly.rows)} hourly rows, ${f(spans.daily.rows)} daily, blocks of 48): ${mb(size.after_30_days.bytes)} (${size.method}; the columns alone ${mb(payload(spans.hourly) + payload(spans.daily))}); ${f(Math.round(perRow.hourlyRowBytes))} bytes a hourly row, ${f(Math.round(perRow.dailyRowBytes))} a daily one. First year with the default retention (hourly 90 days, daily for ever): ${mb(size.first_year.metrics_4000.total)} at 4,000 metrics, ${mb(size.first_year.metrics_40000.total)} at 40,000; each further year ${mb(size.first_year.metrics_4000.each_further_year)} / ${mb(size.first_year.metrics_40000.each_further_year)}.`,
+    `Month seeded in ${(c.month.seed.ms / 1000).toFixed(1)} s: ${f(c.month.seed.hourly_rows)} hourly rows, ${f(c.month.seed.daily_rows)} daily (+${f(c.month.seed.older_daily_rows)} older synthetic days), ${f(c.month.seed.naive_rows)} naive rows.`,
+  ];
+  return { results, targets, how, lines };
+}

@@ -13,8 +13,9 @@ import { readDayState, segmentOf, STALE } from "../../src/storage/day";
 import { BLOCK_SLOTS, PART_SLOTS } from "../../src/storage/ledger";
 import { history, latestPoint, latestPoints, listMetrics, rankAll, type Reader } from "../../src/storage/queries";
 import { recordSourceStatuses, latestSourceStatuses } from "../../src/storage/sources";
-import { claimTick, cost, insertTick, maintainStorage, readState, type WriteCost } from "../../src/storage/ticks";
-import { MINUTE_MS } from "../../src/lib/time";
+import { claimTick, cost, insertTick, maintainStorage, readState, type StepOptions, type WriteCost } from "../../src/storage/ticks";
+import { DEFAULT_RETENTION, HOURLY_SPAN, type Retention } from "../../src/storage/candles";
+import { HOUR_MS, MINUTE_MS } from "../../src/lib/time";
 import { windowEndingAt, type Window } from "../../src/storage/window";
 import { metered } from "../../test/unit/metered";
 import * as baseline from "./baseline";
@@ -172,7 +173,7 @@ export async function seedBaseline(db: D1Database, metrics: number, minutes: num
  * by the scheduled maintenance itself (lo extends back over the stored minutes
  * in bounded chunks, as after a migration). Returns the maintenance runs' cost.
  */
-export async function seedOurs(db: D1Database, metrics: number, minutes: number, last: number) {
+export async function seedOurs(db: D1Database, metrics: number, minutes: number, last: number, options: StepOptions = {}) {
   for (const type of TYPES) {
     await db
       .prepare(
@@ -211,10 +212,24 @@ export async function seedOurs(db: D1Database, metrics: number, minutes: number,
   await seedTicks(db, last, minutes);
   const ts = last * MINUTE_MS;
   await db.prepare("UPDATE tracker_state SET last_tick = ?1, lo = ?1, hi = ?1, version = 1").bind(ts).run();
+  return untilQuiet(db, () => maintainStorage(db, ts, null, options));
+}
+
+/** The state a maintenance run moves when it has work (the candles' round robin of window rebuilds aside). */
+const QUIET_STATE = "SELECT lo, hi, purged_until, convert_until, day, candles_until, days_until, hour_ts FROM tracker_state WHERE id = 1";
+
+/**
+ * Scheduled runs without a tick until they have nothing left to do. Not "until
+ * one writes nothing": every run rewrites the sums rows for the candles'
+ * round robin of exact window rebuilds, so that never comes; a run that moves
+ * none of the state's cursors has done nothing else (and is not counted).
+ */
+async function untilQuiet(db: D1Database, run: () => Promise<WriteCost>, max = 1000): Promise<Measured[]> {
   const runs: Measured[] = [];
-  for (;;) {
-    const { result, ms } = await timed(() => maintainStorage(db, ts));
-    if (result.rowsWritten === 0) break;
+  for (let i = 0; i < max; i++) {
+    const before = JSON.stringify(await db.prepare(QUIET_STATE).first());
+    const { result, ms } = await timed(run);
+    if (result.rowsWritten === 0 || JSON.stringify(await db.prepare(QUIET_STATE).first()) === before) break;
     runs.push({ cost: result, ms });
   }
   return runs;
@@ -233,12 +248,7 @@ export async function measureFigures(db: D1Database, kind: "build" | "rebuild", 
   const segment = segmentOf(now) - 1;
   const next = kind === "build" ? { ...day, built: day.built.filter((k) => k !== segment), build: null } : STALE;
   await db.prepare("UPDATE tracker_state SET day = ?1").bind(JSON.stringify(next)).run();
-  const runs: Measured[] = [];
-  for (let i = 0; i < 200; i++) {
-    const { result, ms } = await timed(() => maintainStorage(db, now));
-    if (result.rowsWritten === 0) break;
-    runs.push({ cost: result, ms });
-  }
+  const runs = await untilQuiet(db, () => maintainStorage(db, now), 200);
   const after = await readDayState(db);
   if (!after.ok || !after.built.includes(segment)) throw new Error(`the figures' ${kind} did not finish: ${JSON.stringify(after)}`);
   return runs;
@@ -263,11 +273,11 @@ export function tickBreakdowns(metrics: number, minute: number) {
   return { markets: markets.length, breakdowns: breakdownsBySource(outcomes, medians, (market) => sourceOf.get(market), 0.1) };
 }
 
-export async function measureTick(db: D1Database, metrics: number, minute: number) {
+export async function measureTick(db: D1Database, metrics: number, minute: number, retention: Retention | null = null, options: StepOptions = {}) {
   const points = tickPoints(metrics, minute);
   const ts = minute * MINUTE_MS;
   const lease = await claimTick(db, ts, ts, ts + 50_000).then(() => 1);
-  const { result, ms } = await timed(() => insertTick(db, { ts, storedAt: ts, markets: points.length, points }));
+  const { result, ms } = await timed(() => insertTick(db, { ts, storedAt: ts, markets: points.length, points }, retention, options));
   const statuses = await recordSourceStatuses(db, ts, STATUSES);
   // The breakdown's statements ride in the tick's batch; measured on their own, they write the same rows.
   const { markets, breakdowns } = tickBreakdowns(metrics, minute);
@@ -326,4 +336,39 @@ export async function measureRead(db: D1Database, design: Design, read: string, 
     for (let i = 0; i < repeat; i++) await run[read]!();
   });
   return { cost: measured, ms: repeated.ms / repeat, repeat, rows: read === "rank" ? result : undefined, count: Array.isArray(result) ? result.length : 1 };
+}
+
+/**
+ * An hour of live ticks with the candles and the same minutes without them
+ * (issue 18): `withCandles` is the seeded database as the tracker runs it
+ * (default retention), `without` the same seed run with the candle step off
+ * (`candles: false`). Minutes `from`..`from + 59` are measured on both; they
+ * hold the tick that closes an hour (the roll-up: hourly rows, the day's row,
+ * the windows) and its retention delete, which finds one hour of hourly rows
+ * 90 days old to delete, as every hour does in the steady state.
+ */
+export async function measureCandleHour(withCandles: D1Database, without: D1Database, metrics: number, from: number) {
+  const closing = Math.ceil((from * MINUTE_MS) / HOUR_MS) * HOUR_MS;
+  const expired = closing - HOUR_MS - DEFAULT_RETENTION.hourlyDays * 24 * HOUR_MS;
+  // The previous closing deleted every hourly row before `expired`; this one deletes the hour at `expired`.
+  await withCandles
+    .prepare("INSERT INTO candles (metric_type, span, block, ts, c) SELECT metric_type, span, block, ?1, c FROM candles WHERE span = ?2 AND ts = ?3")
+    .bind(expired, HOURLY_SPAN, closing - 2 * HOUR_MS)
+    .run();
+  const minutes: { minute: number; with: Awaited<ReturnType<typeof measureTick>>; without: Awaited<ReturnType<typeof measureTick>> }[] = [];
+  for (let minute = from; minute < from + 60; minute++) {
+    // Alternating which arm goes first, so that neither always runs on a warmer cache.
+    const on = () => measureTick(withCandles, metrics, minute, DEFAULT_RETENTION);
+    const off = () => measureTick(without, metrics, minute, null, { candles: false });
+    if (minute % 2 === 0) {
+      const a = await on();
+      minutes.push({ minute, with: a, without: await off() });
+    } else {
+      const b = await off();
+      minutes.push({ minute, with: await on(), without: b });
+    }
+  }
+  const left = await withCandles.prepare("SELECT count(*) AS n FROM candles WHERE span = ?1 AND ts <= ?2").bind(HOURLY_SPAN, expired).first<{ n: number }>();
+  if (left?.n !== 0) throw new Error(`the retention delete left ${left?.n} expired hourly rows`);
+  return { closing, expired, minutes };
 }

@@ -306,6 +306,12 @@ export interface AdvanceInput {
   tick?: TickValues;
   /** How long candles are kept (HOURLY_CANDLE_DAYS, DAILY_CANDLE_DAYS); unset: nothing is deleted. */
   retention?: Retention | null;
+  /**
+   * false skips the candle step (no roll-up, no open hour, no retention): a
+   * knob for the bench and the tests only, which measure a run without it.
+   * The tracker never sets it. Default: on.
+   */
+  candles?: boolean;
 }
 
 /** A run's plan as its steps build it: the sums as they will be written, lo, and the batch so far. */
@@ -370,7 +376,7 @@ export async function planAdvance(db: D1Database, input: AdvanceInput, pre?: { s
   if (tick?.ts === draft.lo + MINUTE_MS) draft = tickLeavesNext(draft, tick);
   const figures = await planFigures(db, draft, state, hi, tick);
   draft = figures.draft;
-  if (draft.convertUntil === null) draft = await rollUpCandles(db, draft, state, newest, input);
+  if (draft.convertUntil === null && input.candles !== false) draft = await rollUpCandles(db, draft, state, newest, input);
   // The minutes of an hour stay until its candle is written.
   const candlesUntil = draft.candles.candlesUntil ?? Infinity;
   const purgeTo = Math.min(draft.lo, newest - WINDOW_MS, candlesUntil - 1);

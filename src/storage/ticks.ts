@@ -65,6 +65,15 @@ export class DuplicateTickError extends Error {
   }
 }
 
+/**
+ * Knobs for the bench and the tests, never set by the tracker: `candles: false`
+ * runs the ledger without its candle step (AdvanceInput.candles), so that
+ * `npm run bench` can measure what the candles add to a minute's writes.
+ */
+export interface StepOptions {
+  candles?: boolean;
+}
+
 /** Overlapping writers: a batch planned from an older ledger is retried this often. */
 const ATTEMPTS = 3;
 
@@ -140,10 +149,15 @@ export async function releaseTick(db: D1Database, ts: number, expires: number): 
  * run wrote in between, maybe the same new metric into the same free slot) is
  * retried from a fresh read.
  */
-export async function insertTick(db: D1Database, tick: StoredTick, retention: Retention | null = null): Promise<WriteCost> {
+export async function insertTick(
+  db: D1Database,
+  tick: StoredTick,
+  retention: Retention | null = null,
+  options: StepOptions = {},
+): Promise<WriteCost> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await tryInsertTick(db, tick, retention);
+      return await tryInsertTick(db, tick, retention, options);
     } catch (err) {
       if (/UNIQUE constraint failed: ticks\.ts/.test(String(err))) throw new DuplicateTickError(tick.ts);
       if (!isLedgerConflict(err) || attempt >= ATTEMPTS) throw err;
@@ -151,7 +165,7 @@ export async function insertTick(db: D1Database, tick: StoredTick, retention: Re
   }
 }
 
-async function tryInsertTick(db: D1Database, tick: StoredTick, retention: Retention | null): Promise<WriteCost> {
+async function tryInsertTick(db: D1Database, tick: StoredTick, retention: Retention | null, { candles }: StepOptions): Promise<WriteCost> {
   const state = await readLedgerState(db);
   const { sums, rowsRead } = await readSums(db);
   const placed: { metricType: string; slot: number; value: number }[] = [];
@@ -180,7 +194,7 @@ async function tryInsertTick(db: D1Database, tick: StoredTick, retention: Retent
       frame[slot % BLOCK_SLOTS] = point.value;
     }
   }
-  const plan = await planAdvance(db, { now: tick.ts, tick: { ts: tick.ts, values: placed }, retention }, { state, sums, rowsRead });
+  const plan = await planAdvance(db, { now: tick.ts, tick: { ts: tick.ts, values: placed }, retention, candles }, { state, sums, rowsRead });
 
   const results = await db.batch([
     db
@@ -216,10 +230,11 @@ export async function maintainStorage(
   db: D1Database,
   now: number,
   retention: Retention | null = null,
+  { candles }: StepOptions = {},
 ): Promise<WriteCost & { summary: Record<string, unknown> }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const plan = await planAdvance(db, { now, retention });
+      const plan = await planAdvance(db, { now, retention, candles });
       if (!plan.moved) return { statements: 2, rowsRead: plan.rowsRead + 1, rowsWritten: 0, summary: plan.summary };
       const batch = cost(await db.batch([plan.check, ...plan.statements]));
       return { ...batch, statements: batch.statements + 2, rowsRead: batch.rowsRead + plan.rowsRead + 1, summary: plan.summary };
