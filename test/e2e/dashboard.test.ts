@@ -421,7 +421,7 @@ describe("the dashboard in Chromium", () => {
    * (they assert against what the page fetched either way, and then also against tracker.get,
    * which checks each answer against the OpenAPI document).
    */
-  const CANDLES_ENDPOINTS_LIVE = false;
+  const CANDLES_ENDPOINTS_LIVE = true;
   const DESKTOP = { width: 1400, height: 900 };
   const PHONE = { width: 375, height: 812 };
   /** Each candle range: its interval, and how far back `since` must reach (at most 2,000 intervals). */
