@@ -1,5 +1,5 @@
 /**
- * `npm run seed -- --days 3`: the candles before the seeded minutes, read back
+ * `npm run seed -- --days 8`: the candles before the seeded minutes, read back
  * from the local D1's SQLite file and checked against the minute values
  * regenerated here (scripts/seed-data.mjs draws them) with plain two-pass
  * arithmetic: 60 values an hour, each daily candle the merge of its hours, the
@@ -15,7 +15,7 @@ import { DAY, HOUR, MINUTE, minuteDay, pastWalk, type SeedType } from "../../scr
 import layout from "../../src/storage/layout.json";
 
 const METRICS = 100; // 52 price (a full block of 48 and a partial one) and 48 volume
-const DAYS = 3;
+const DAYS = 8; // more than a week: the 7 d window starts inside the seeded past, the 30 d one before it
 const SEED = new URL("../../scripts/seed.mjs", import.meta.url).pathname;
 
 /** A candle cell by field name (layout.json's "candle" gives each field's position). */
@@ -150,7 +150,7 @@ describe("npm run seed -- --days", () => {
       });
     }
 
-    // sums.windows: per slot the 7 d and 30 d windows' closed hours, here all of the past up to candles_until.
+    // sums.windows: per slot the closed hours of the last 7 d, and of the last 30 d (here all of the past).
     for (const type of ["price", "volume"] as const) {
       const windows = (db.prepare("SELECT windows FROM sums WHERE metric_type = ? ORDER BY part").all(type) as { windows: string }[]).flatMap(
         (row) => JSON.parse(row.windows) as [number, number, number][][],
