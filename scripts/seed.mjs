@@ -99,6 +99,7 @@ if (recorded.n > 0) {
 const MAX_STATEMENT_BYTES = 100_000;
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "tracker-seed-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 const files = [];
 let fileBytes = Infinity;
 function statement(text) {
@@ -208,11 +209,7 @@ statement(
      day = '{"ok":false}'${cursors};`,
 );
 
-try {
-  for (const file of files) wrangler(["d1", "execute", "DB", "--local", "--file", file]);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+for (const file of files) wrangler(["d1", "execute", "DB", "--local", "--file", file]);
 console.log(
   `[seed] ${values} values: ${metrics.price.length} price + ${metrics.volume.length} volume metrics x ${minutes} minutes, ${new Date(first).toISOString()} .. ${new Date(end).toISOString()}`,
 );
