@@ -1,7 +1,9 @@
 // Types of scripts/seed-data.mjs (plain Node, so that `npm run seed` needs no build), for the tests that regenerate the seed.
+/** As src/lib/moments.ts: the mean is k + d (k a value of the set, a candle's open). */
 export interface Moments {
   n: number;
-  mean: number;
+  k: number;
+  d: number;
   m2: number;
 }
 export interface Candle extends Moments {
@@ -35,7 +37,7 @@ export function minuteDay(
 ): { metrics: Record<SeedType, SeedMetric[]>; series: Record<SeedType, number[][]>; states: Record<SeedType, number[]> };
 export function pastWalk(type: SeedType, metric: SeedMetric, state: number): () => number;
 export function historyBounds(first: number, end: number, days: number): HistoryBounds;
-export function momentsOf(values: readonly number[]): Moments;
+export function momentsOf(values: readonly number[], k?: number): Moments;
 export function combine(a: Moments, b: Moments): Moments;
 export function candleOf(values: readonly number[]): Candle;
 export function mergeCandles(candles: readonly Candle[]): Candle;

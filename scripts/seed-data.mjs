@@ -11,7 +11,7 @@ export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 /** The tracker's default retention of hourly candles (HOURLY_CANDLE_DAYS, docs/candles.md); daily ones are kept for ever. */
-export const HOURLY_CANDLE_DAYS = 90;
+export const HOURLY_CANDLE_DAYS = 31;
 /** The closed hours of the 7 d and 30 d windows of `sums.windows`. */
 export const WINDOW_HOURS = [168, 720];
 
@@ -128,30 +128,30 @@ export function historyBounds(first, end, days) {
 // The arithmetic of src/lib/moments.ts, line for line: the candles must be
 // exactly what the Worker computes.
 
-const NO_MOMENTS = { n: 0, mean: 0, m2: 0 };
+const NO_MOMENTS = { n: 0, k: 0, d: 0, m2: 0 };
 
-/** Two passes: the mean (with one correction step), then the squared deviations from it. */
-export function momentsOf(values) {
+/** Two passes around k (the first value): the mean's offset d (with one correction step), then the squared deviations. */
+export function momentsOf(values, k = values[0] ?? 0) {
   const n = values.length;
   if (n === 0) return NO_MOMENTS;
   let sum = 0;
-  for (const x of values) sum += x;
-  let mean = sum / n;
+  for (const x of values) sum += x - k;
+  let d = sum / n;
   let d1 = 0;
-  for (const x of values) d1 += x - mean;
-  mean += d1 / n;
+  for (const x of values) d1 += x - k - d;
+  d += d1 / n;
   let m2 = 0;
-  for (const x of values) m2 += (x - mean) * (x - mean);
-  return { n, mean, m2 };
+  for (const x of values) m2 += (x - k - d) * (x - k - d);
+  return { n, k, d, m2 };
 }
 
-/** The moments of the union of two disjoint sets (Chan et al.). */
+/** The moments of the union of two disjoint sets (Chan et al.), around a's shift. */
 export function combine(a, b) {
   if (b.n === 0) return a;
   if (a.n === 0) return b;
   const n = a.n + b.n;
-  const delta = b.mean - a.mean;
-  return { n, mean: a.mean + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n };
+  const delta = b.k - a.k + (b.d - a.d);
+  return { n, k: a.k, d: a.d + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n };
 }
 
 /** The candle of consecutive minute values, oldest first. */
@@ -162,7 +162,7 @@ export function candleOf(values) {
     if (x > high) high = x;
     if (x < low) low = x;
   }
-  return { open: values[0], high, low, close: values.at(-1), ...momentsOf(values) };
+  return { open: values[0], high, low, close: values.at(-1), ...momentsOf(values, values[0]) };
 }
 
 /** Consecutive candles, oldest first, as one (a day of hours). */
@@ -192,6 +192,8 @@ export function metricHistory(previous, walk, first, bounds) {
   for (let t = first - MINUTE; t >= candlesUntil; t -= MINUTE) previous();
   const hours = []; // [ts, candle], newest first
   const daily = [];
+  // The day of candlesUntil: its row covers its hours before candlesUntil (the roll-up merges the next ones into it).
+  const today = [];
   let day = [];
   const values = new Array(60);
   for (let h = candlesUntil - HOUR; h >= from; h -= HOUR) {
@@ -201,6 +203,7 @@ export function metricHistory(previous, walk, first, bounds) {
     }
     const candle = candleOf(values);
     if (h >= hourlyFrom) hours.push([h, candle]);
+    if (h >= daysUntil) today.push(candle);
     if (h < daysUntil) {
       day.push(candle);
       if (h % DAY === 0) {
@@ -211,6 +214,7 @@ export function metricHistory(previous, walk, first, bounds) {
   }
   hours.reverse();
   daily.reverse();
+  if (today.length > 0) daily.push([daysUntil, mergeCandles(today.reverse())]);
   // The windows (30 d at most) lie inside the hourly candles' HOURLY_CANDLE_DAYS.
   const windows = WINDOW_HOURS.map((span) =>
     hours.filter(([h]) => h >= candlesUntil - span * HOUR).reduce((m, [, c]) => combine(m, c), NO_MOMENTS),

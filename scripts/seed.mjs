@@ -14,7 +14,7 @@
  * the week, month and year views have something at once: the same walks
  * continued back in time, a value every minute, summarised as the tracker's
  * roll-up would have (docs/candles.md): hourly candles for the last
- * HOURLY_CANDLE_DAYS (90), daily ones for all D days, the 7 d and 30 d windows
+ * HOURLY_CANDLE_DAYS (31), daily ones for all D days, the 7 d and 30 d windows
  * of `sums.windows`, and tracker_state's candles_until and days_until saying
  * where the tracker takes over.
  *
@@ -190,7 +190,7 @@ function candles(type, list, series) {
       inserts("candles", "metric_type, span, block, ts, c", rows);
       candleRows[key] += rows.length;
     }
-    for (const history of histories) windows.push(history.windows.map(({ n, mean, m2 }) => [n, mean, m2]));
+    for (const history of histories) windows.push(history.windows.map(({ n, k, d, m2 }) => [n, k, d, m2]));
   }
   for (let part = 0; part * PART_SLOTS < list.length; part++) {
     const entries = windows.slice(part * PART_SLOTS, (part + 1) * PART_SLOTS);

@@ -26,9 +26,11 @@ interface Cell {
   low: number;
   close: number;
   n: number;
-  mean: number;
+  /** mean - open */
+  d: number;
   m2: number;
 }
+const meanOf = (c: Cell) => c.open + c.d;
 interface Row {
   metric_type: SeedType;
   span: number;
@@ -104,10 +106,12 @@ describe("npm run seed -- --days", () => {
     const blocks = [metrics.price, metrics.volume].reduce((a, list) => a + Math.ceil(list.length / layout.blockSlots), 0);
     expect(blocks).toBe(3);
     expect(hourly.length).toBe(blocks * hours);
-    expect(daily.length).toBe(blocks * DAYS);
+    // The days before daysUntil, and the day of candlesUntil so far (its hours before it) when it has begun.
+    const today = candlesUntil > daysUntil ? 1 : 0;
+    expect(daily.length).toBe(blocks * (DAYS + today));
     expect(Math.min(...rows.map((row) => row.ts))).toBe(from);
     expect(Math.max(...hourly.map((row) => row.ts))).toBe(candlesUntil - HOUR);
-    expect(Math.max(...daily.map((row) => row.ts))).toBe(daysUntil - DAY);
+    expect(Math.max(...daily.map((row) => row.ts))).toBe(today ? daysUntil : daysUntil - DAY);
 
     // Every hourly cell: its metric's 60 values, their std by two passes.
     for (const row of hourly) {
@@ -119,15 +123,16 @@ describe("npm run seed -- --days", () => {
         expect(c.n).toBe(60);
         expect([c.open, c.high, c.low, c.close]).toEqual([values[0], Math.max(...values), Math.min(...values), values.at(-1)]);
         const expected = twoPass(values);
-        close(c.mean, expected.mean, Math.abs(expected.mean));
+        close(meanOf(c), expected.mean, Math.abs(expected.mean));
         close(std(c), std(expected), Math.abs(expected.mean));
       }
     }
 
-    // Every daily cell: the merge of its 24 hourly cells, and the two passes over its 1,440 values.
+    // Every daily cell: the merge of its 24 hourly cells (the day of candlesUntil: its hours before it), and the two passes over its values.
     for (const row of daily) {
-      const hoursOfDay = hourly.filter((h) => h.metric_type === row.metric_type && h.block === row.block && h.ts >= row.ts && h.ts < row.ts + DAY);
-      expect(hoursOfDay.map((h) => h.ts)).toEqual(Array.from({ length: 24 }, (_, i) => row.ts + i * HOUR));
+      const end = Math.min(row.ts + DAY, candlesUntil);
+      const hoursOfDay = hourly.filter((h) => h.metric_type === row.metric_type && h.block === row.block && h.ts >= row.ts && h.ts < end);
+      expect(hoursOfDay.map((h) => h.ts)).toEqual(Array.from({ length: (end - row.ts) / HOUR }, (_, i) => row.ts + i * HOUR));
       cells(row).forEach((c, j) => {
         const parts = hoursOfDay.map((h) => cells(h)[j]!);
         expect(c.symbol).toBe(parts[0]!.symbol);
@@ -139,12 +144,12 @@ describe("npm run seed -- --days", () => {
         ]);
         // The merge as the sum of within- and between-hour parts (not Chan's sequential form).
         const n = parts.reduce((a, p) => a + p.n, 0);
-        const mean = parts.reduce((a, p) => a + p.n * p.mean, 0) / n;
-        const m2 = parts.reduce((a, p) => a + p.m2 + p.n * (p.mean - mean) ** 2, 0);
+        const mean = parts.reduce((a, p) => a + p.n * meanOf(p), 0) / n;
+        const m2 = parts.reduce((a, p) => a + p.m2 + p.n * (meanOf(p) - mean) ** 2, 0);
         expect(c.n).toBe(n);
-        close(c.mean, mean, Math.abs(mean));
+        close(meanOf(c), mean, Math.abs(mean));
         close(std(c), std({ n, m2 }), Math.abs(mean));
-        const expected = twoPass(minutesOf(row.metric_type, c.symbol, row.ts, DAY));
+        const expected = twoPass(minutesOf(row.metric_type, c.symbol, row.ts, end - row.ts));
         expect(c.n).toBe(expected.n);
         close(std(c), std(expected), Math.abs(expected.mean));
       });
@@ -153,16 +158,16 @@ describe("npm run seed -- --days", () => {
     // sums.windows: per slot the closed hours of the last 7 d, and of the last 30 d (here all of the past).
     for (const type of ["price", "volume"] as const) {
       const windows = (db.prepare("SELECT windows FROM sums WHERE metric_type = ? ORDER BY part").all(type) as { windows: string }[]).flatMap(
-        (row) => JSON.parse(row.windows) as [number, number, number][][],
+        (row) => JSON.parse(row.windows) as [number, number, number, number][][],
       );
       expect(windows.length).toBe(metrics[type].length);
       metrics[type].forEach(([symbol], slot) => {
         for (const [w, span] of [[0, 168 * HOUR], [1, 720 * HOUR]] as const) {
           const start = Math.max(from, candlesUntil - span);
           const expected = twoPass(minutesOf(type, symbol, start, candlesUntil - start));
-          const [n, mean, m2] = windows[slot]![w]!;
+          const [n, k, d, m2] = windows[slot]![w]!;
           expect(n).toBe(expected.n);
-          close(mean!, expected.mean, Math.abs(expected.mean));
+          close(k! + d!, expected.mean, Math.abs(expected.mean));
           close(std({ n: n!, m2: m2! }), std(expected), Math.abs(expected.mean));
         }
       });
