@@ -1,5 +1,6 @@
 // The dashboard: reads the tracker's own JSON API and draws it. No framework;
-// uPlot (served from /vendor) draws the chart. Deep links: #/<metric_type>/<symbol>.
+// uPlot (served from /vendor) draws the chart. Deep links: #/<metric_type>/<symbol>,
+// then ?range=<chart range>&window=<volatility window> when not the defaults (24h).
 "use strict";
 
 (() => {
@@ -13,13 +14,35 @@
   const POLL_MS =
     (Number.isNaN(pollSeconds) || pollSeconds <= 0 ? POLL.default : Math.min(POLL.max, Math.max(POLL.min, pollSeconds))) * 1000;
 
+  const HOUR_MS = 3_600_000;
+  const DAY_MS = 24 * HOUR_MS;
+  /**
+   * The chart's ranges: 24 h is the minute history; the others are candles
+   * (/candles?interval=&since=). `since` starts at an interval boundary, so the
+   * request (and its cached answer) stays the same for a whole interval; "all"
+   * asks for 2,000 days counting today's, the API's maximum span.
+   */
+  const RANGES = {
+    "24h": { during: "in the last 24 h" },
+    "7d": { during: "in the last 7 days", interval: "1h", intervalMs: HOUR_MS, back: 7 * DAY_MS },
+    "30d": { during: "in the last 30 days", interval: "1h", intervalMs: HOUR_MS, back: 30 * DAY_MS },
+    "1y": { during: "in the last year", interval: "1d", intervalMs: DAY_MS, back: 365 * DAY_MS },
+    all: { during: "kept (up to 2,000 days)", interval: "1d", intervalMs: DAY_MS, back: 1999 * DAY_MS },
+  };
+  /** The volatility ranking's windows (/ranking?window=). */
+  const WINDOWS = { "24h": "24 h", "7d": "7 d", "30d": "30 d" };
+  const DEFAULT_RANGE = "24h";
+  const DEFAULT_WINDOW = "24h";
+
   const state = {
     types: [],
     type: null,
     symbol: null,
     latest: [], // [{symbol, time, value}] of the type
     ranking: [], // [{rank, symbol, stddev}] of the type
-    history: null, // {symbol, type, times: [s], values: []}
+    range: DEFAULT_RANGE, // a key of RANGES: what the chart shows
+    rankWindow: DEFAULT_WINDOW, // a key of WINDOWS: the ranking's window
+    history: null, // the chart's series: {symbol, type, range, times: [s], values: [] (closes for candles), highs, lows, newestOpen, error}
     markets: null, // the chosen metric's /markets answer, or null
     sort: { key: "rank", dir: 1 },
     query: "",
@@ -27,6 +50,7 @@
     sources: null, // /sources rows, or null where the Worker has no /sources
   };
   let chart = null;
+  let chartKind = null; // "line" (minute history) or "candles"
 
   // --- the API ---------------------------------------------------------------
 
@@ -65,7 +89,7 @@
     return node;
   }
 
-  // --- routing: #/<type>/<symbol> ---------------------------------------------
+  // --- routing: #/<type>/<symbol>?range=&window= ------------------------------
 
   /** A hand-typed hash may hold a malformed escape (`#/price/%E0%A4%A`): read it as nothing chosen. */
   function decode(part) {
@@ -77,12 +101,26 @@
   }
 
   function readHash() {
-    const [type, symbol] = location.hash.replace(/^#\/?/, "").split("/").map(decode);
-    return { type: type || null, symbol: symbol ? symbol.toLowerCase() : null };
+    const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
+    const [type, symbol] = path.split("/").map(decode);
+    const options = new URLSearchParams(query);
+    const range = options.get("range");
+    const rankWindow = options.get("window");
+    return {
+      type: type || null,
+      symbol: symbol ? symbol.toLowerCase() : null,
+      range: Object.hasOwn(RANGES, range) ? range : DEFAULT_RANGE,
+      rankWindow: Object.hasOwn(WINDOWS, rankWindow) ? rankWindow : DEFAULT_WINDOW,
+    };
   }
 
-  function linkTo(type, symbol) {
-    return `#/${encodeURIComponent(type)}/${encodeURIComponent(symbol)}`;
+  /** The link to a metric (or a type, symbol null), keeping the chosen range and window unless changed. */
+  function linkTo(type, symbol, { range = state.range, rankWindow = state.rankWindow } = {}) {
+    const options = new URLSearchParams();
+    if (range !== DEFAULT_RANGE) options.set("range", range);
+    if (rankWindow !== DEFAULT_WINDOW) options.set("window", rankWindow);
+    const query = options.size ? `?${options}` : "";
+    return `#/${encodeURIComponent(type)}${symbol ? `/${encodeURIComponent(symbol)}` : ""}${query}`;
   }
 
   /** Show what the hash names (or a sensible default); `reload` refetches the type's data. */
@@ -90,8 +128,10 @@
     const wanted = readHash();
     const type = state.types.includes(wanted.type) ? wanted.type : state.type ?? state.types[0];
     if (!type) return;
-    if (reload || type !== state.type || state.latest.length === 0) {
+    state.range = wanted.range;
+    if (reload || type !== state.type || wanted.rankWindow !== state.rankWindow || state.latest.length === 0) {
       state.type = type;
+      state.rankWindow = wanted.rankWindow;
       await loadType();
     }
     let symbol = wanted.type === type ? wanted.symbol : null;
@@ -102,20 +142,33 @@
     }
     state.symbol = symbol;
     renderTypes();
+    renderChoices();
     renderList();
     renderRanking();
-    await loadMetric();
+    // Only the window changed: the chart stays, its header gives the new rank.
+    const shown = state.history;
+    if (!reload && shown && shown.type === type && shown.symbol === symbol && shown.range === state.range) renderMetric();
+    else await loadMetric();
   }
 
   // --- loading ----------------------------------------------------------------
 
   async function loadType() {
+    const { type, rankWindow } = state;
     const [latest, ranking] = await Promise.all([
-      must(`/metric_types/${state.type}/latest`),
-      must(`/metric_types/${state.type}/ranking`),
+      must(`/metric_types/${type}/latest`),
+      must(`/metric_types/${type}/ranking${rankWindow === DEFAULT_WINDOW ? "" : `?window=${rankWindow}`}`),
     ]);
+    if (type !== state.type || rankWindow !== state.rankWindow) return; // a newer choice won
     state.latest = latest.latest;
     state.ranking = ranking.ranking;
+  }
+
+  /** The query of a candle range: its interval, and `since` at an interval boundary `back` before now. */
+  function candleQuery(range) {
+    const { interval, intervalMs, back } = RANGES[range];
+    const since = Math.floor(Date.now() / intervalMs) * intervalMs - back;
+    return `interval=${interval}&since=${since}`;
   }
 
   async function loadMetric() {
@@ -125,21 +178,34 @@
       renderMetric();
       return;
     }
-    const { type, symbol } = state;
+    const { type, symbol, range } = state;
     const path = `/metric_types/${type}/metrics/${encodeURIComponent(symbol)}`;
+    const candles = Boolean(RANGES[range].interval);
     const [{ status, body }, markets] = await Promise.all([
-      api(`${path}/history`),
+      api(candles ? `${path}/candles?${candleQuery(range)}` : `${path}/history`).catch((err) => ({ status: 0, body: { error: err.message } })),
       api(`${path}/markets`).catch(() => ({ status: 0, body: null })),
     ]);
-    if (type !== state.type || symbol !== state.symbol) return; // a newer choice won
+    if (type !== state.type || symbol !== state.symbol || range !== state.range) return; // a newer choice won
     state.markets = markets.status === 200 ? markets.body : null;
     if (status !== 200) {
-      state.history = { type, symbol, times: [], values: [], error: body?.error ?? `HTTP ${status}` };
+      state.history = { type, symbol, range, times: [], values: [], error: body?.error ?? `HTTP ${status}` };
+    } else if (candles) {
+      state.history = {
+        type,
+        symbol,
+        range,
+        times: body.candles.map((candle) => Date.parse(candle.time) / 1000),
+        values: body.candles.map((candle) => candle.close),
+        highs: body.candles.map((candle) => candle.high),
+        lows: body.candles.map((candle) => candle.low),
+        newestOpen: body.candles.at(-1)?.complete === false, // its interval is not over
+      };
     } else {
       const entries = Object.entries(body.history);
       state.history = {
         type,
         symbol,
+        range,
         times: entries.map(([time]) => Date.parse(time) / 1000),
         values: entries.map(([, value]) => value),
       };
@@ -233,11 +299,22 @@
           if (type === state.type) return;
           state.query = "";
           $("#search").value = "";
-          location.hash = `#/${type}`;
+          location.hash = linkTo(type, null);
         });
         return button;
       }),
     );
+  }
+
+  /** The chosen chart range and volatility window: pressed buttons and the ranking's title. */
+  function renderChoices() {
+    for (const button of document.querySelectorAll("#ranges button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.range === state.range));
+    }
+    for (const button of document.querySelectorAll("#windows button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.window === state.rankWindow));
+    }
+    $("#ranking-title").textContent = `Volatility, last ${WINDOWS[state.rankWindow]}`;
   }
 
   function renderList() {
@@ -326,23 +403,45 @@
     }
     title.replaceChildren(current.symbol, element("small", {}, current.type));
     const rank = state.ranking.find((row) => row.symbol === current.symbol);
-    const last = current.values.at(-1);
-    if (current.error) $("#selected-meta").textContent = current.error;
+    const spec = RANGES[current.range];
+    // The API's figures (/latest, as the list shows them): the 24 h ending at the latest tick,
+    // not the chart's 24 h before now, so the header and the list agree.
+    const figures = state.latest.find((row) => row.symbol === current.symbol);
+    // The latest value: the history's newest point, or /latest's beside candles (a close is not one).
+    const latest = spec.interval
+      ? figures && { value: figures.value, time: Date.parse(figures.time) }
+      : current.values.length > 0 && { value: current.values.at(-1), time: current.times.at(-1) * 1000 };
+    if (current.error && !spec.interval) $("#selected-meta").textContent = current.error;
     else {
-      // The API's figures (/latest, as the list shows them): the 24 h ending at the latest tick,
-      // not the chart's 24 h before now, so the header and the list agree.
-      const figures = state.latest.find((row) => row.symbol === current.symbol);
+      const windowName = state.rankWindow === DEFAULT_WINDOW ? "" : ` over ${WINDOWS[state.rankWindow]}`;
       $("#selected-meta").replaceChildren(
-        `Latest ${formatValue(last)} at ${formatTime(current.times.at(-1) * 1000)} · 24 h `,
+        latest ? `Latest ${formatValue(latest.value)} at ${formatTime(latest.time)} · 24 h ` : "24 h ",
         changeBadge(figures?.change_24h),
         ...dayRange(figures),
-        rank ? ` · volatility rank ${rank.rank} of ${state.ranking.length} (std dev ${formatValue(rank.stddev)})` : "",
+        rank ? ` · volatility rank ${rank.rank} of ${state.ranking.length}${windowName} (std dev ${formatValue(rank.stddev)})` : "",
       );
     }
-    $("#chart-caption").textContent = `${current.values.length} points in the last 24 h`;
-    $("#chart").dataset.points = String(current.values.length);
+    const count = current.values.length;
+    const kind = spec.interval === "1h" ? "hourly candle" : "daily candle";
+    $("#chart-caption").textContent = !spec.interval
+      ? `${count} points in the last 24 h`
+      : count === 0
+        ? ""
+        : `${count} ${kind}${count === 1 ? "" : "s"} ${spec.during}: the closes and the high–low band` +
+          (current.newestOpen ? "; the newest is still open" : "");
+    $("#chart").dataset.points = String(count);
+    Object.assign($("#chart").dataset, { type: current.type, symbol: current.symbol, range: current.range });
     drawChart(current);
     renderMarkets();
+  }
+
+  /** What the chart area says instead of a chart: a range without candles yet, or an error. */
+  function chartEmptyText(current) {
+    const spec = RANGES[current.range];
+    if (!spec.interval) return current.error ? "" : "No point in the last 24 h.";
+    const [kind, unit] = spec.interval === "1h" ? ["hourly", "hour"] : ["daily", "day"];
+    if (current.error) return `The ${kind} candles could not be loaded: ${current.error}`;
+    return `No ${kind} candle ${spec.during} yet: the tracker writes one per ${unit} from its minute values, and keeps them beyond the 24 h of those.`;
   }
 
   /** The 24 h low and high /latest gives for a metric (none while the tracker rebuilds them). */
@@ -444,22 +543,34 @@
     );
   }
 
+  /**
+   * The minute history as a line; candles as their closes with the high–low band
+   * (series 2 and 3, filled between). Same metric and kind: new data in place.
+   */
   function drawChart(current) {
     const container = $("#chart");
     if (!current || current.values.length === 0) {
       chart?.destroy();
       chart = null;
-      container.replaceChildren();
+      chartKind = null;
+      window.trackerDashboard.chart = null;
+      const empty = current ? chartEmptyText(current) : "";
+      container.replaceChildren(...(empty ? [element("p", { className: "chart-empty", role: "status" }, empty)] : []));
       return;
     }
-    const data = [current.times, current.values];
+    const interval = RANGES[current.range].interval;
+    const data = interval ? [current.times, current.values, current.highs, current.lows] : [current.times, current.values];
     const label = `${current.type} ${current.symbol}`;
-    if (chart && chart.series[1].label === label) {
+    const kind = interval ? "candles" : "line";
+    if (chart && chart.series[1].label === label && chartKind === kind) {
       chart.setData(data);
       return;
     }
     chart?.destroy();
+    container.replaceChildren();
     const width = container.clientWidth || 600;
+    const showPoints = current.values.length < 60;
+    const edge = { stroke: "rgba(31,111,235,0.35)", width: 1, points: { show: false } };
     chart = new uPlot(
       {
         width,
@@ -469,16 +580,17 @@
         scales: { x: { time: true } },
         // Axis labels in UTC, like every time the API and this page show.
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
-        series: [
-          {},
-          { label, stroke: "#1f6feb", width: 1.5, fill: "rgba(31,111,235,0.08)", points: { show: current.values.length < 60 } },
-        ],
+        series: interval
+          ? [{}, { label, stroke: "#1f6feb", width: 1.5, points: { show: showPoints } }, { label: "high", ...edge }, { label: "low", ...edge }]
+          : [{}, { label, stroke: "#1f6feb", width: 1.5, fill: "rgba(31,111,235,0.08)", points: { show: showPoints } }],
+        bands: interval ? [{ series: [2, 3], fill: "rgba(31,111,235,0.15)" }] : [],
         axes: [{}, { size: 70, values: (_, ticks) => ticks.map(formatValue) }],
         hooks: { setCursor: [showTooltip] },
       },
       data,
       container,
     );
+    chartKind = kind;
     window.trackerDashboard.chart = chart;
   }
 
@@ -491,12 +603,17 @@
       return;
     }
     const box = u.over.getBoundingClientRect();
-    tooltip.textContent = `${formatValue(u.data[1][idx])} · ${formatTime(u.data[0][idx] * 1000)}`;
+    const time = formatTime(u.data[0][idx] * 1000);
+    tooltip.textContent =
+      u.data.length === 4
+        ? `close ${formatValue(u.data[1][idx])} · high ${formatValue(u.data[2][idx])} · low ${formatValue(u.data[3][idx])} · ` +
+          (RANGES[state.history?.range ?? DEFAULT_RANGE].interval === "1d" ? `${time.slice(0, 10)} UTC` : time)
+        : `${formatValue(u.data[1][idx])} · ${time}`;
     tooltip.hidden = false;
     const x = box.left + u.valToPos(u.data[0][idx], "x");
     const y = box.top + u.valToPos(u.data[1][idx], "y");
-    tooltip.style.left = `${Math.min(x + 12, window.innerWidth - tooltip.offsetWidth - 4)}px`;
-    tooltip.style.top = `${Math.max(4, y - 32)}px`;
+    tooltip.style.left = `${Math.max(4, Math.min(x + 12, window.innerWidth - tooltip.offsetWidth - 4))}px`;
+    tooltip.style.top = `${Math.max(4, y - tooltip.offsetHeight - 10)}px`;
   }
 
   /**
@@ -586,6 +703,17 @@
       const key = th.dataset.key;
       state.sort = state.sort.key === key ? { key, dir: -state.sort.dir } : { key, dir: key === "stddev" ? -1 : 1 };
       renderRanking();
+    });
+  }
+  // A range or window is part of the link: choosing one is a step back/forward returns to.
+  for (const button of document.querySelectorAll("#ranges button")) {
+    button.addEventListener("click", () => {
+      if (state.type && button.dataset.range !== state.range) location.hash = linkTo(state.type, state.symbol, { range: button.dataset.range });
+    });
+  }
+  for (const button of document.querySelectorAll("#windows button")) {
+    button.addEventListener("click", () => {
+      if (state.type && button.dataset.window !== state.rankWindow) location.hash = linkTo(state.type, state.symbol, { rankWindow: button.dataset.window });
     });
   }
   window.addEventListener("hashchange", () => route().catch(showError));

@@ -3,7 +3,8 @@
  * declares, open a D1 session and read the tracker state, answer a matching
  * If-None-Match with 304, and serve the edge cache. Parameters come first, so a
  * malformed symbol is a 400 and an unknown path a 404 even with a conditional
- * request; /openapi.json never touches D1.
+ * request (and so is a range the definition's `check` refuses); /openapi.json
+ * never touches D1.
  */
 import type { IRequest } from "itty-router";
 import type { TrackerEnv } from "../domain/env";
@@ -37,7 +38,7 @@ function fnv1a(text: string): string {
 
 /** The route of a definition (endpoints.ts) and its handler. */
 export function endpoint<Path extends string, Query extends ParamName>(
-  definition: Pick<Endpoint<Path, Query>, "path" | "query" | "freshness" | "edgeCache">,
+  definition: Pick<Endpoint<Path, Query>, "path" | "query" | "freshness" | "edgeCache" | "check">,
   handle: Handler<Path, Query>,
 ) {
   const { freshness } = definition;
@@ -45,8 +46,9 @@ export function endpoint<Path extends string, Query extends ParamName>(
   const route = async (request: IRequest, ...[env]: ApiArgs): Promise<unknown> => {
     const api = request as ApiRequest;
     const url = new URL(request.url);
-    const { args, canonical } = parseArgs(url, definition.path, request.params, definition.query ?? []);
+    const { args, canonical, variant } = parseArgs(url, definition.path, request.params, definition.query ?? []);
     api.now = Date.now();
+    definition.check?.(args, api.now);
 
     if (freshness === "constant") {
       const body = await handler(api, args);
@@ -59,7 +61,9 @@ export function endpoint<Path extends string, Query extends ParamName>(
     if (freshness === "fresh") return handler(api, args);
 
     // The answer depends on the data's state and the minute (the 24 h window slides).
-    api.etag = `W/"${api.state.epoch}-${api.state.version}-${Math.floor(api.now / MINUTE_MS)}"`;
+    // A query other than the defaults (?window=7d) names another answer: its own validator.
+    const query = variant === "" ? "" : `-${fnv1a(variant)}`;
+    api.etag = `W/"${api.state.epoch}-${api.state.version}-${Math.floor(api.now / MINUTE_MS)}${query}"`;
     const match = conditional(request, api.etag);
     if (match === "etag") return notModified();
     if (match === "any") {

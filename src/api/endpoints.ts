@@ -7,7 +7,7 @@
  */
 import { METRIC_TYPES } from "../domain/metric-types";
 import { SYMBOL } from "../lib/symbol";
-import { PARAMS, type ParamName } from "./params";
+import { CANDLES_DEFAULT_DAYS, CANDLES_MAX_INTERVALS, candleRange, PARAMS, type Args, type ParamName } from "./params";
 
 /**
  * - `tick`: depends on the stored data and the minute only; ETag of both, 304s.
@@ -31,6 +31,10 @@ export interface Endpoint<Path extends string = string, Query extends ParamName 
   description?: string;
   /** Query parameters it reads, in the order they are checked; any other is ignored. */
   query?: readonly Query[];
+  /** What a query parameter means here, when not what params.ts says. */
+  queryDoc?: { [K in Query]?: string };
+  /** Checks that involve several parameters (or the time): throws a StatusError (400), before any conditional answer. */
+  check?: (args: Partial<Args>, now: number) => void;
   freshness: Freshness;
   /** Kept in Cloudflare's cache (the expensive reads). */
   edgeCache?: boolean;
@@ -127,6 +131,30 @@ const ALERTS = {
     ],
   },
 };
+
+const WINDOW_DOC =
+  "`window=7d` (`30d`) ranks the points of the 168 (720) hourly candles ending with the current hour " +
+  "(docs/candles.md), from per-metric moments kept with the rank sums: as cheap as the 24 h ranking. The body is the " +
+  "same for every window (it does not repeat the window: the request names it), so the default answer is unchanged; " +
+  "each window has its own ETag and cache entry.";
+
+const HOUR_TIME = {
+  type: "string",
+  description: "ISO-8601 UTC: the start of the interval (a whole hour; midnight for a day)",
+  pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:00:00\\.000Z$",
+  examples: ["2026-11-29T17:00:00.000Z"],
+};
+const CANDLE = object({
+  time: HOUR_TIME,
+  open: { type: "number", description: "The first point of the interval" },
+  high: { type: "number", description: "The highest point" },
+  low: { type: "number", description: "The lowest point" },
+  close: { type: "number", description: "The last point (so far, while the interval is open)" },
+  n: integer(1, { description: "How many points (minutes with a value)" }),
+  mean: { type: "number", description: "Their mean" },
+  std: { type: "number", minimum: 0, description: "Their population standard deviation, as the ranking's" },
+  complete: { type: "boolean", description: "The interval has ended (time + interval <= now); false for the open hour or day" },
+});
 
 const REASON = {
   description: "Why the value was left out (null when included)",
@@ -373,10 +401,11 @@ export const ENDPOINTS = {
     path: "/metric_types/:metric_type/ranking",
     operationId: "ranking",
     tag: "volatility",
-    summary: "Every metric of a type ranked by the standard deviation of its last 24 h",
+    summary: "Every metric of a type ranked by the standard deviation of its last 24 h (or 7 or 30 days)",
     description:
       "Population standard deviation of each metric's points in the window; `RANK()` over it, most volatile first " +
-      "(ties share a rank, so the last rank may be below `total`). Ordered by rank, then symbol.",
+      "(ties share a rank, so the last rank may be below `total`). Ordered by rank, then symbol. " + WINDOW_DOC,
+    query: ["window"],
     freshness: "tick",
     edgeCache: true,
     ok: {
@@ -429,12 +458,49 @@ export const ENDPOINTS = {
       example: { history: { "2026-11-29T17:03:00.000Z": 1458881474.98, [T]: 1458902210.5 } },
     },
   }),
+  candles: define({
+    path: "/metric_types/:metric_type/metrics/:symbol/candles",
+    operationId: "getCandles",
+    tag: "metrics",
+    summary: "A metric's hourly or daily candles (open, high, low, close, count, mean, standard deviation), oldest first",
+    description:
+      "The candles of the UTC hours (`interval=1h`) or days (`1d`) whose start is in [since floored to the interval, until]; " +
+      "the current hour and day are included while open (`complete: false`). An interval without a point has no candle. " +
+      `Defaults: until = now, since = ${CANDLES_DEFAULT_DAYS["1h"]} days (1h) or ${CANDLES_DEFAULT_DAYS["1d"]} days (1d) before until. ` +
+      `At most ${CANDLES_MAX_INTERVALS} intervals a request (until - since): more is a 400, as is since after until. ` +
+      "Candles outlive the 24 h of points (hourly and daily retention: docs/candles.md); a metric is known while it has a " +
+      "point in the last 24 h, else 404.",
+    query: ["interval", "since", "until"],
+    queryDoc: {
+      since: "From the interval holding this time: ISO-8601 with a date, or epoch milliseconds",
+      until: "Up to the intervals starting at or before this time (default now): ISO-8601 with a date, or epoch milliseconds",
+    },
+    check: (args, now) => void candleRange(args, now),
+    freshness: "tick",
+    edgeCache: true,
+    ok: {
+      description: "The candles",
+      schema: object({ metric_type: METRIC_TYPE_NAME, symbol: SYMBOL_NAME, interval: { enum: ["1h", "1d"] }, candles: array(CANDLE) }),
+      example: {
+        metric_type: "price",
+        symbol: "btceur",
+        interval: "1h",
+        candles: [
+          { time: "2026-11-29T16:00:00.000Z", open: 50010, high: 50390, low: 49950, close: 50120, n: 60, mean: 50140.5, std: 98.25, complete: true },
+          { time: "2026-11-29T17:00:00.000Z", open: 50125, high: 50180, low: 50040, close: 50050, n: 5, mean: 50101, std: 51.5, complete: false },
+        ],
+      },
+    },
+  }),
   rank: define({
     path: "/metric_types/:metric_type/metrics/:symbol/rank",
     operationId: "getRank",
     tag: "volatility",
     summary: "A metric's volatility rank among the metrics of its type",
-    description: "The metric's row of `/metric_types/{metric_type}/ranking`: rank 1 is the most volatile.",
+    description:
+      "The metric's row of `/metric_types/{metric_type}/ranking` over the same window: rank 1 is the most volatile. " +
+      "A metric without a point in the window is a 404.",
+    query: ["window"],
     freshness: "tick",
     edgeCache: true,
     ok: { description: "The rank", schema: object({ rank: integer(1), total: integer(1) }), example: { rank: 53, total: 1050 } },

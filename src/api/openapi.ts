@@ -22,9 +22,16 @@ const error = (description: string, example: object) => ({
   content: { "application/json": { schema: ref("schemas", "Error"), example } },
 });
 
-function parameter(name: ParamName, where: "path" | "query") {
+function parameter(name: ParamName, where: "path" | "query", description?: string) {
   const { doc } = PARAMS[name];
-  return { name, in: where, ...(where === "path" ? { required: true } : {}), description: doc[where], schema: doc.schema, example: doc.example };
+  return {
+    name,
+    in: where,
+    ...(where === "path" ? { required: true } : {}),
+    description: description ?? doc[where],
+    schema: doc.schema,
+    example: doc.example,
+  };
 }
 
 function operation(endpoint: Endpoint<string, ParamName>) {
@@ -40,7 +47,7 @@ function operation(endpoint: Endpoint<string, ParamName>) {
         operationId: endpoint.operationId,
         summary: endpoint.summary,
         ...(endpoint.description ? { description: endpoint.description } : {}),
-        ...(query.length > 0 ? { parameters: query.map((name) => parameter(name, "query")) } : {}),
+        ...(query.length > 0 ? { parameters: query.map((name) => parameter(name, "query", endpoint.queryDoc?.[name])) } : {}),
         responses: {
           "200": {
             description: ok.description,
@@ -78,12 +85,13 @@ export const openApiDocument = {
     title: "Crypto Data Tracker",
     version: "0.1.0",
     description: [
-      "Crypto market metrics aggregated across exchanges every minute, with 24 hours of history.",
+      "Crypto market metrics aggregated across exchanges every minute, with 24 hours of history and hourly and daily candles.",
       "",
       "Every endpoint answers `GET` (and `HEAD`, the same without a body) with JSON and allows cross-origin",
       "requests (`OPTIONS` preflight). The window of every endpoint is the 24 hours before the request:",
-      "points with `now - 24 h < time <= now`. A successful answer carries `Cache-Control: public, no-cache` and a weak",
-      "`ETag` of the stored data and the minute: caches revalidate before each reuse, and `If-None-Match` with the",
+      "points with `now - 24 h < time <= now` (candles, and the rankings with `window=7d` or `30d`, reach further back).",
+      "A successful answer carries `Cache-Control: public, no-cache` and a weak",
+      "`ETag` of the stored data, the minute and any non-default query: caches revalidate before each reuse, and `If-None-Match` with the",
       "current ETag answers 304 (alerts, which change between ticks, are `no-store`). Errors are",
       "`{\"status\": <code>, \"error\": \"<message>\"}` with `Cache-Control: no-store`; any method but GET, HEAD",
       "and OPTIONS is a 405 of that shape.",
@@ -94,8 +102,8 @@ export const openApiDocument = {
   },
   tags: [
     { name: "status", description: "Is the tracker up, and when did it last tick" },
-    { name: "metrics", description: "Metric types, metrics, their latest values and 24 h history" },
-    { name: "volatility", description: "Metrics ranked by the standard deviation of their 24 h history" },
+    { name: "metrics", description: "Metric types, metrics, their latest values, 24 h history and candles" },
+    { name: "volatility", description: "Metrics ranked by the standard deviation of their last 24 h, 7 days or 30 days" },
     { name: "alerts", description: "Jumps of a metric above its last hour's mean, and their webhook delivery" },
   ],
   paths: Object.fromEntries([...Object.values(ENDPOINTS), openApi].map(operation)),

@@ -7,9 +7,31 @@
 import { StatusError } from "itty-router";
 import { foldSymbol, SYMBOL, SYMBOL_RULE } from "../lib/symbol";
 import { findMetricType, METRIC_TYPES, type MetricTypeDefinition } from "../domain/metric-types";
+import { DAY_MS, iso } from "../lib/time";
+import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../domain/intervals";
 
 /** `since`: epoch milliseconds, or an ISO-8601 time with a date ("2026-11-29", "2026-11-29T17:04:00Z"). */
 const SINCE = /^(\d{1,15}|\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$/;
+
+/** Epoch ms of a time parameter (`since`, `until`), or a 400 naming it. */
+function parseTime(name: string, raw: string): number {
+  const ms = !SINCE.test(raw) ? NaN : /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(ms)) {
+    throw new StatusError(400, `Malformed ${name} "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
+  }
+  return ms;
+}
+
+/** A value among a few, or a 400 naming the parameter and listing them. */
+function oneOf<T extends string>(name: string, values: readonly T[]) {
+  return (raw: string): T => {
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    throw new StatusError(400, `Malformed ${name} "${raw}": expected one of ${values.join(", ")}`);
+  };
+}
+
+export const CANDLE_INTERVALS = ["1h", "1d"] as const satisfies readonly CandleInterval[];
+export const RANK_WINDOWS = ["24h", "7d", "30d"] as const satisfies readonly ("24h" | RankWindow)[];
 
 export const ALERTS_DEFAULT_LIMIT = 100;
 export const ALERTS_MAX_LIMIT = 1000;
@@ -19,8 +41,11 @@ export interface Args {
   metric_type: MetricTypeDefinition;
   symbol: string;
   since: number;
+  until: number;
   limit: number;
   strict: boolean;
+  interval: CandleInterval;
+  window: (typeof RANK_WINDOWS)[number];
 }
 export type ParamName = keyof Args;
 
@@ -63,17 +88,19 @@ export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
     },
   },
   since: {
-    parse(raw) {
-      const ms = !SINCE.test(raw) ? NaN : /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-      if (!Number.isFinite(ms)) {
-        throw new StatusError(400, `Malformed since "${raw}": expected an ISO-8601 time (2026-11-29T17:04:00Z) or epoch milliseconds`);
-      }
-      return ms;
-    },
+    parse: (raw) => parseTime("since", raw),
     doc: {
       query: "Only alerts of ticks at or after this time: ISO-8601 with a date, or epoch milliseconds",
       schema: { type: "string", pattern: SINCE.source },
       example: "2026-11-29T00:00:00Z",
+    },
+  },
+  until: {
+    parse: (raw) => parseTime("until", raw),
+    doc: {
+      query: "Up to this time: ISO-8601 with a date, or epoch milliseconds",
+      schema: { type: "string", pattern: SINCE.source },
+      example: "2026-12-01T00:00:00Z",
     },
   },
   limit: {
@@ -102,9 +129,55 @@ export const PARAMS: { [K in ParamName]: ParamRule<Args[K]> } = {
       schema: { type: "string", enum: ["1", "true", "0", "false"], default: "0" },
       example: "1",
     },
-
+  },
+  interval: {
+    parse: oneOf("interval", CANDLE_INTERVALS),
+    default: "1h",
+    doc: {
+      query: "The candles' interval: `1h` (UTC hours) or `1d` (UTC days)",
+      schema: { type: "string", enum: CANDLE_INTERVALS, default: "1h" },
+      example: "1d",
+    },
+  },
+  window: {
+    parse: oneOf("window", RANK_WINDOWS),
+    default: "24h",
+    doc: {
+      query:
+        "The standard deviation's window: `24h` (every point of the last 24 h), `7d` or `30d` (the points of the 168 " +
+        "or 720 hourly candles ending with the current hour)",
+      schema: { type: "string", enum: RANK_WINDOWS, default: "24h" },
+      example: "7d",
+    },
   },
 };
+
+/** The most intervals one request of candles may span (until - since). */
+export const CANDLES_MAX_INTERVALS = 2000;
+/** How far back the candles go when `since` is not given. */
+export const CANDLES_DEFAULT_DAYS: Record<CandleInterval, number> = { "1h": 7, "1d": 365 };
+
+/**
+ * The candles' interval and range: until defaults to now, since to 7 days (1h)
+ * or 365 days (1d) before until. A range that runs backwards or spans more
+ * than CANDLES_MAX_INTERVALS intervals is a 400.
+ */
+export function candleRange({ interval = "1h", since, until }: Partial<Args>, now: number) {
+  const end = until ?? now;
+  const start = since ?? end - CANDLES_DEFAULT_DAYS[interval] * DAY_MS;
+  if (start > end) {
+    throw new StatusError(400, `Malformed since: ${iso(start)} is after until (${iso(end)})`);
+  }
+  const span = INTERVAL_MS[interval];
+  if (end - start > CANDLES_MAX_INTERVALS * span) {
+    throw new StatusError(
+      400,
+      `Malformed since/until: the range spans ${Math.ceil((end - start) / span)} intervals of ${interval}; ` +
+        `at most ${CANDLES_MAX_INTERVALS} a request`,
+    );
+  }
+  return { interval, since: start, until: end };
+}
 
 function pathValue(params: Record<string, string>, name: string): string {
   const raw = params[name] ?? "";
@@ -127,7 +200,8 @@ function queryValue(query: URLSearchParams, name: string): string | undefined {
  * that order (the first bad one is the error). Returns the values and the
  * canonical URL path + query: the route's template filled with canonical
  * values, followed by the declared query parameters (defaults included) in
- * name order; any other query parameter is ignored.
+ * name order; any other query parameter is ignored. `variant` is the part of
+ * that query whose values are not the defaults ("" when there is none).
  */
 export function parseArgs(url: URL, route: string, params: Record<string, string>, query: readonly ParamName[]) {
   const args: Record<string, unknown> = {};
@@ -143,5 +217,14 @@ export function parseArgs(url: URL, route: string, params: Record<string, string
   const pathname = route.replace(/:([a-z_]+)/g, (_, name: string) => encodeURIComponent(text[name] ?? ""));
   for (const name of query) read(name, queryValue(url.searchParams, name), "query");
   const search = new URLSearchParams([...query].sort().filter((name) => name in text).map((name) => [name, text[name]!]));
-  return { args: args as Partial<Args>, canonical: search.size > 0 ? `${pathname}?${search}` : pathname };
+  // The query values that are not the defaults: an answer to another window or range has its own validator.
+  const variant = new URLSearchParams([...search].filter(([name, value]) => {
+    const rule = PARAMS[name as ParamName] as ParamRule<unknown>;
+    return rule.default === undefined || value !== (rule.canonical?.(rule.default) ?? String(rule.default));
+  }));
+  return {
+    args: args as Partial<Args>,
+    canonical: search.size > 0 ? `${pathname}?${search}` : pathname,
+    variant: variant.toString(),
+  };
 }

@@ -27,6 +27,7 @@ router
   .get(...endpoint(E.latest, routes.latest))
   .get(...endpoint(E.metric, routes.metric))
   .get(...endpoint(E.history, routes.metricHistory))
+  .get(...endpoint(E.candles, routes.metricCandles))
   .get(...endpoint(E.rank, routes.metricRank))
   .get(...endpoint(E.markets, routes.metricMarkets))
   .get(...endpoint(E.metricAlerts, routes.alerts))

@@ -5,19 +5,27 @@ import { priceMarkets, volumeMarkets } from "../domain/breakdown";
 import { METRIC_TYPES, type MetricTypeDefinition } from "../domain/metric-types";
 import { iso } from "../lib/time";
 import { listAlerts, type AlertFilter } from "../storage/alerts";
-import { history, latestPoint, latestPoints, listMetrics, rankAll, rankOf, type LatestPoint } from "../storage/queries";
+import { candles, rankWindow } from "../storage/candle-queries";
+import { history, latestPoint, latestPoints, listMetrics, rankAll, type LatestPoint } from "../storage/queries";
 import { latestSourceStatuses } from "../storage/sources";
 import { metricBreakdown } from "../storage/breakdowns";
 import { maintenanceLag } from "../storage/ticks";
 import { parseDayState } from "../storage/day";
 import { windowEndingAt } from "../storage/window";
 import type { ApiRequest } from "./http";
-import { ALERTS_DEFAULT_LIMIT, type Args } from "./params";
+import { ALERTS_DEFAULT_LIMIT, candleRange, type Args } from "./params";
 
 type On<K extends keyof Args> = Pick<Args, K>;
 
-function metricNotFound(type: MetricTypeDefinition, name: string): StatusError {
-  return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last 24 hours)`);
+function metricNotFound(type: MetricTypeDefinition, name: string, window = "24 hours"): StatusError {
+  return new StatusError(404, `Metric "${name}" of type "${type.metric_type}" does not exist (no point in the last ${window})`);
+}
+
+const WINDOW_WORDS = { "7d": "7 days", "30d": "30 days" } as const;
+
+/** The ranking of a type over a window: the 24 h one from the points, the longer ones from the candles' moments. */
+function rankingOver(request: ApiRequest, metricType: string, window: Args["window"] = "24h") {
+  return window === "24h" ? rankAll(request.db, metricType, windowEndingAt(request.now)) : rankWindow(request.db, metricType, window);
 }
 
 /** A tick older than this, or maintenance further behind, makes the tracker "degraded". */
@@ -124,20 +132,34 @@ export async function metricHistory(request: ApiRequest, { metric_type: type, sy
   return { history: Object.fromEntries(points.map((point) => [iso(point.ts), point.value])) };
 }
 
-export async function metricRank(request: ApiRequest, { metric_type: type, symbol: name }: On<"metric_type" | "symbol">) {
-  const row = await rankOf(request.db, type.metric_type, name, windowEndingAt(request.now));
-  if (!row) throw metricNotFound(type, name);
+export async function metricRank(
+  request: ApiRequest,
+  { metric_type: type, symbol: name, window = "24h" }: On<"metric_type" | "symbol"> & Partial<On<"window">>,
+) {
+  const row = (await rankingOver(request, type.metric_type, window)).find((r) => r.symbol === name);
+  if (!row) throw metricNotFound(type, name, window === "24h" ? undefined : WINDOW_WORDS[window]);
   return { rank: row.rank, total: row.total };
 }
 
-/** The whole ranking of a type (for the dashboard): rank, symbol, stddev. */
-export async function ranking(request: ApiRequest, { metric_type: type }: On<"metric_type">) {
-  const rows = await rankAll(request.db, type.metric_type, windowEndingAt(request.now));
+/** The whole ranking of a type (for the dashboard): rank, symbol, stddev; the same body for every window. */
+export async function ranking(request: ApiRequest, { metric_type: type, window }: On<"metric_type"> & Partial<On<"window">>) {
+  const rows = await rankingOver(request, type.metric_type, window);
   return {
     metric_type: type.metric_type,
     total: rows.length,
     ranking: rows.map((row) => ({ rank: row.rank, symbol: row.symbol, stddev: row.stddev })),
   };
+}
+
+/** GET .../candles?interval=&since=&until=: the metric's hourly or daily candles, oldest first. */
+export async function metricCandles(
+  request: ApiRequest,
+  { metric_type: type, symbol: name, ...query }: On<"metric_type" | "symbol"> & Partial<On<"interval" | "since" | "until">>,
+) {
+  const { interval, since, until } = candleRange(query, request.now);
+  const found = await candles(request.db, type.metric_type, name, interval, since, until, request.now);
+  if (!found) throw metricNotFound(type, name);
+  return { metric_type: type.metric_type, symbol: name, interval, candles: found };
 }
 
 /**

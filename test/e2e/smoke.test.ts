@@ -40,6 +40,7 @@ const PATHS = [
   "/metric_types/{metric_type}/ranking",
   "/metric_types/{metric_type}/metrics/{symbol}",
   "/metric_types/{metric_type}/metrics/{symbol}/history",
+  "/metric_types/{metric_type}/metrics/{symbol}/candles",
   "/metric_types/{metric_type}/metrics/{symbol}/rank",
   "/metric_types/{metric_type}/metrics/{symbol}/markets",
   "/metric_types/{metric_type}/metrics/{symbol}/alerts",
