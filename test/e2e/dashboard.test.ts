@@ -34,7 +34,8 @@ describe("the dashboard in Chromium", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     upstream = await startCryptowatch();
     state = mkdtempSync(join(tmpdir(), "tracker-dashboard-"));
-    const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state, "--minutes", String(SEEDED_MINUTES)], {
+    // And 30 days of candles before them: the week, month, year and all ranges have history to draw.
+    const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state, "--minutes", String(SEEDED_MINUTES), "--days", "30"], {
       encoding: "utf8",
     });
     expect(seed.status, seed.stdout + seed.stderr).toBe(0);

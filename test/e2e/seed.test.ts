@@ -13,6 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DAY, HOUR, MINUTE, minuteDay, pastWalk, type SeedType } from "../../scripts/seed-data.mjs";
 import layout from "../../src/storage/layout.json";
+import { startCryptowatch, startTracker } from "./harness";
 
 const METRICS = 100; // 52 price (a full block of 48 and a partial one) and 48 volume
 const DAYS = 8; // more than a week: the 7 d window starts inside the seeded past, the 30 d one before it
@@ -48,6 +49,12 @@ const std = ({ n, m2 }: { n: number; m2: number }) => Math.sqrt(m2 / n);
 /** Equal to rounding: relative to the values' scale (a std is compared to the mean's magnitude too). */
 const close = (actual: number, expected: number, scale: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(1e-11 * scale);
 
+/** The local D1's SQLite file under a --persist-to directory. */
+function sqliteFile(state: string): string {
+  const dir = join(state, "v3", "d1", "miniflare-D1DatabaseObject");
+  return join(dir, readdirSync(dir).find((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite")!);
+}
+
 describe("npm run seed -- --days", () => {
   let state: string;
   let db: DatabaseSync;
@@ -58,9 +65,7 @@ describe("npm run seed -- --days", () => {
       encoding: "utf8",
     });
     expect(seed.status, seed.stdout + seed.stderr).toBe(0);
-    const dir = join(state, "v3", "d1", "miniflare-D1DatabaseObject");
-    const file = readdirSync(dir).find((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite");
-    db = new DatabaseSync(join(dir, file!), { readOnly: true });
+    db = new DatabaseSync(sqliteFile(state), { readOnly: true });
   });
 
   afterAll(() => {
@@ -171,6 +176,67 @@ describe("npm run seed -- --days", () => {
           close(std({ n: n!, m2: m2! }), std(expected), Math.abs(expected.mean));
         }
       });
+    }
+  });
+
+  it("npm start takes over: the next hours are rolled up from the seeded minutes, the day and the windows continue exactly", async () => {
+    const trackerState = db.prepare("SELECT hi, candles_until FROM tracker_state").get() as { hi: number; candles_until: number };
+    const first = trackerState.hi - 1439 * MINUTE;
+    const from = Math.floor(trackerState.candles_until / DAY) * DAY - DAYS * DAY;
+    const { metrics, series, states } = minuteDay(METRICS, 1440);
+    const slot = metrics.price.findIndex(([symbol]) => symbol === "a0usd");
+    const values = new Map<number, number>();
+    series.price[slot]!.forEach((v, i) => values.set(first + i * MINUTE, v));
+    const previous = pastWalk("price", metrics.price[slot]!, states.price[slot]!);
+    for (let ts = first - MINUTE; ts >= from; ts -= MINUTE) values.set(ts, previous());
+    const between = (a: number, b: number) => [...values].filter(([ts]) => ts >= a && ts < b).sort((x, y) => x[0] - y[0]).map(([, v]) => v);
+    db.close();
+
+    const upstream = await startCryptowatch();
+    const tracker = await startTracker({ persistTo: state, vars: { SOURCES: "cryptowatch", CRYPTOWATCH_API_URL: upstream.url } });
+    try {
+      await tracker.tick();
+      db = new DatabaseSync(sqliteFile(state), { readOnly: true });
+      const after = db.prepare("SELECT candles_until, days_until, hour_ts FROM tracker_state").get() as Record<string, number>;
+      // One run rolls up to six of the hours the seed left to the tracker, from its frames.
+      expect(after.candles_until).toBeGreaterThan(trackerState.candles_until);
+      const C = after.candles_until!;
+      const hourly = await tracker.get(`/metric_types/price/metrics/a0usd/candles?interval=1h&since=${from}&until=${C - HOUR}`);
+      expect(hourly.status).toBe(200);
+      expect(hourly.body.candles.length).toBe((C - from) / HOUR);
+      hourly.body.candles.forEach((c: { time: string; n: number; open: number; close: number; mean: number; std: number }, i: number) => {
+        const h = from + i * HOUR;
+        const want = twoPass(between(h, h + HOUR));
+        expect(c.time).toBe(new Date(h).toISOString());
+        expect([c.n, c.open, c.close]).toEqual([60, values.get(h), values.get(h + 59 * MINUTE)]);
+        close(c.mean, want.mean, Math.abs(want.mean));
+        close(c.std, std(want), Math.abs(want.mean));
+      });
+      // Every whole day before C, and the day of C so far, merged from the seed's hours and the tracker's alike.
+      const daily = await tracker.get(`/metric_types/price/metrics/a0usd/candles?interval=1d&since=${from}&until=${after.days_until}`);
+      const openHour = (d: number) => (Math.floor(after.hour_ts! / DAY) * DAY === d && after.hour_ts! >= C ? between(after.hour_ts!, after.hour_ts! + HOUR) : []);
+      const days: (readonly [number, ReturnType<typeof twoPass>])[] = [];
+      for (let d = from; d <= after.days_until!; d += DAY) {
+        const dayValues = d < after.days_until! ? between(d, d + DAY) : [...between(d, C), ...openHour(d)];
+        if (dayValues.length > 0) days.push([d, twoPass(dayValues)] as const);
+      }
+      expect(daily.body.candles.map((c: { time: string }) => c.time)).toEqual(days.map(([d]) => new Date(d).toISOString()));
+      daily.body.candles.forEach((c: { n: number; mean: number; std: number }, i: number) => {
+        const want = days[i]![1];
+        expect(c.n).toBe(want.n);
+        close(c.mean, want.mean, Math.abs(want.mean));
+        close(c.std, std(want), Math.abs(want.mean));
+      });
+      // The week's volatility: the closed hours [C - 168 h, C) and the open hour's seeded minutes.
+      const rank = await tracker.get("/metric_types/price/ranking?window=7d");
+      expect(rank.status).toBe(200);
+      const row = rank.body.ranking.find((r: { symbol: string }) => r.symbol === "a0usd");
+      const week = twoPass([...between(C - 168 * HOUR, C), ...(after.hour_ts! >= C ? between(after.hour_ts!, after.hour_ts! + HOUR) : [])]);
+      close(row.stddev, std(week), Math.abs(week.mean));
+      expect(rank.body.total).toBeGreaterThanOrEqual(metrics.price.length);
+    } finally {
+      await tracker.stop();
+      await upstream.close();
     }
   });
 
