@@ -1,14 +1,22 @@
 #!/usr/bin/env node
 /**
- * `npm run seed [-- --metrics N] [-- --minutes M] [-- --persist-to <dir>]`:
+ * `npm run seed [-- --metrics N] [-- --minutes M] [-- --days D] [-- --persist-to <dir>]`:
  * fill an empty local D1 with synthetic minute values (random walks around
  * plausible prices and volumes), ending the minute before now, so the
  * dashboard has full charts and a meaningful ranking before the tracker has
  * run for a day. Live ticks then add the current minute as usual.
  *
- * Default: the 28 metrics below x 1,440 minutes. With --metrics N, N metrics
- * in all: these first, then synthetic pairs (`a17usd`, price) and assets
- * (`a17`, volume), alternating.
+ * Default: 28 named metrics x 1,440 minutes. With --metrics N, N metrics in
+ * all: the named ones first, then synthetic pairs (`a17usd`, price) and assets
+ * (`a17`, volume), alternating (scripts/seed-data.mjs draws them).
+ *
+ * With --days D (0-3650), D days of candles before the seeded minutes too, so
+ * the week, month and year views have something at once: the same walks
+ * continued back in time, a value every minute, summarised as the tracker's
+ * roll-up would have (docs/candles.md): hourly candles for the last
+ * HOURLY_CANDLE_DAYS (31), daily ones for all D days, the 7 d and 30 d windows
+ * of `sums.windows`, and tracker_state's candles_until and days_until saying
+ * where the tracker takes over.
  *
  * It writes the tracker's own layout (src/storage/layout.json, recorded in the
  * database by migration 0008, checked here before seeding): metrics with their
@@ -17,9 +25,10 @@
  * with tracker_state saying so (lo, hi], as a stored day of ticks leaves them.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DAY, HOUR, MINUTE, NAMED_METRICS, historyBounds, metricHistory, minuteDay, pastWalk } from "./seed-data.mjs";
 
 // The stored layout, as src/storage/layout.ts reads it: slots per block and part, each tuple's fields in order.
 const LAYOUT = JSON.parse(readFileSync(new URL("../src/storage/layout.json", import.meta.url), "utf8"));
@@ -29,55 +38,24 @@ const tuple = (fields, values) => fields.map((name) => values[name]);
 const args = process.argv.slice(2);
 const option = (name) => {
   const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
+  return i >= 0 ? (args[i + 1] ?? "") : undefined;
 };
 const persistTo = option("--persist-to");
 const minutes = Number(option("--minutes") ?? 1440);
-const MINUTE = 60_000;
-const DAY = 1440 * MINUTE;
-const end = Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE;
-
-// [symbol, starting value, volatility per minute (relative)]
-const NAMED = {
-  price: [
-    ["btcusd", 55000, 0.0009], ["btceur", 50050, 0.0008], ["ethusd", 3000, 0.0012], ["ethbtc", 0.05, 0.0006],
-    ["adausd", 1.1122, 0.0018], ["1inchusd", 0.5, 0.002], ["solusd", 150, 0.0016], ["xrpusd", 0.6, 0.0015],
-    ["dogeusd", 0.12, 0.0025], ["ltcusd", 90, 0.0011], ["dotusd", 7, 0.0014], ["linkusd", 15, 0.0013],
-    ["avaxusd", 35, 0.0017], ["maticusd", 0.9, 0.0019], ["xlmusd", 0.11, 0.001], ["atomusd", 10, 0.0012],
-  ],
-  volume: [
-    ["btc", 40, 0.004], ["eth", 100, 0.005], ["usd", 33359416.87, 0.003], ["eur", 750500, 0.004],
-    ["ada", 28411055.5, 0.006], ["1inch", 1000, 0.008], ["sol", 52000, 0.005], ["xrp", 9100000, 0.004],
-    ["doge", 88000000, 0.007], ["ltc", 21000, 0.004], ["dot", 310000, 0.005], ["link", 140000, 0.005],
-  ],
-};
-const named = NAMED.price.length + NAMED.volume.length;
-const total = Number(option("--metrics") ?? named);
+const total = Number(option("--metrics") ?? NAMED_METRICS);
+const MAX_DAYS = 3650;
+const daysText = option("--days") ?? "0";
+const days = /^\d+$/.test(daysText) ? Number(daysText) : NaN;
 if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440 || !Number.isInteger(total) || total < 1) {
   console.error("[seed] --minutes must be 1-1440 and --metrics a positive integer");
   process.exit(2);
 }
-
-/** A small deterministic PRNG (mulberry32), so every seed draws the same walks. */
-function random(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+if (!(days <= MAX_DAYS)) {
+  console.error(`[seed] --days must be a whole number of days from 0 to ${MAX_DAYS} (got "${daysText}")`);
+  process.exit(2);
 }
-const next = random(20261129);
-
-const metrics = { price: [], volume: [] };
-for (const type of ["price", "volume"]) metrics[type].push(...NAMED[type]);
-for (let i = 0; metrics.price.length + metrics.volume.length < total; i++) {
-  const type = i % 2 === 0 ? "price" : "volume";
-  const start = Number((10 ** (next() * 8 - 3)).toPrecision(6));
-  metrics[type].push([type === "price" ? `a${i}usd` : `a${i}`, start, 0.0005 + next() * 0.003]);
-}
-let over = metrics.price.length + metrics.volume.length - total;
-while (over-- > 0) (metrics.volume.length > metrics.price.length ? metrics.volume : metrics.price).pop();
+const end = Math.floor(Date.now() / MINUTE) * MINUTE - MINUTE;
+const first = end - (minutes - 1) * MINUTE;
 
 function wrangler(commandArgs) {
   const result = spawnSync("wrangler", [...commandArgs, ...(persistTo ? ["--persist-to", persistTo] : [])], {
@@ -112,25 +90,54 @@ if (recorded.n > 0) {
   process.exit(1);
 }
 
-const sql = [];
-const first = end - (minutes - 1) * MINUTE;
+/**
+ * The SQL, written as it is made into files of at most MAX_FILE_BYTES (a large
+ * seed is more than one string can hold), run in order by `wrangler d1 execute`.
+ * Every statement stays within D1's 100 KB of SQL text; values are literals,
+ * so no bound parameters.
+ */
+const MAX_STATEMENT_BYTES = 100_000;
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), "tracker-seed-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+const files = [];
+let fileBytes = Infinity;
+function statement(text) {
+  const bytes = Buffer.byteLength(text) + 1;
+  if (bytes > MAX_STATEMENT_BYTES) throw new Error(`[seed] a statement of ${bytes} bytes, over D1's ${MAX_STATEMENT_BYTES}: ${text.slice(0, 80)}...`);
+  if (fileBytes + bytes > MAX_FILE_BYTES) {
+    files.push(join(dir, `seed-${files.length}.sql`));
+    fileBytes = 0;
+  }
+  appendFileSync(files.at(-1), `${text}\n`);
+  fileBytes += bytes;
+}
 const quote = (text) => `'${text.replaceAll("'", "''")}'`;
-const inserts = (table, columns, rows, per) => {
-  for (let i = 0; i < rows.length; i += per) sql.push(`INSERT INTO ${table} (${columns}) VALUES ${rows.slice(i, i + per).join(",")};`);
-};
-let values = 0;
-for (const [type, list] of Object.entries(metrics)) {
-  // series[slot][minute index], oldest first: a random walk drawn back in time
-  // from `start` (so live ticks, which read real values, continue it).
-  const series = list.map(([, start, volatility]) => {
-    const walk = new Array(minutes);
-    let value = start;
-    for (let i = minutes - 1; i >= 0; i--) {
-      value *= 1 + volatility * (next() + next() + next() - 1.5) * 2 + 0.02 * volatility * (start / value - 1);
-      walk[i] = Number(value.toPrecision(10));
+/** INSERTs of `rows` (SQL tuples), at most `per` and MAX_STATEMENT_BYTES a statement. */
+function inserts(table, columns, rows, per = Infinity) {
+  const head = `INSERT INTO ${table} (${columns}) VALUES `;
+  let batch = [];
+  let bytes = Buffer.byteLength(head) + 2;
+  for (const row of rows) {
+    const rowBytes = Buffer.byteLength(row) + 1;
+    if (batch.length > 0 && (batch.length === per || bytes + rowBytes > MAX_STATEMENT_BYTES)) {
+      statement(`${head}${batch.join(",")};`);
+      batch = [];
+      bytes = Buffer.byteLength(head) + 2;
     }
-    return walk;
-  });
+    batch.push(row);
+    bytes += rowBytes;
+  }
+  if (batch.length > 0) statement(`${head}${batch.join(",")};`);
+}
+
+const { metrics, series: allSeries, states } = minuteDay(total, minutes);
+const bounds = days > 0 ? historyBounds(first, end, days) : null;
+let values = 0;
+const candleRows = { hourly: 0, daily: 0 };
+for (const [type, list] of Object.entries(metrics)) {
+  // series[slot][minute index], oldest first.
+  const series = allSeries[type];
   values += list.length * minutes;
   inserts("metrics", "metric_type, symbol, slot", list.map(([symbol], slot) => `('${type}', ${quote(symbol)}, ${slot})`), 500);
   const frames = [];
@@ -158,24 +165,58 @@ for (const [type, list] of Object.entries(metrics)) {
     sums.push(`('${type}', ${part}, ${quote(JSON.stringify(data))}, ${quote(JSON.stringify(latest))})`);
   }
   inserts("sums", "metric_type, part, data, latest", sums, 1);
+  if (bounds) candles(type, list, series);
 }
+
+/**
+ * The candles of `type` before bounds.candlesUntil, a block of metrics at a
+ * time (a row holds one interval of a block), and each slot's windows in its
+ * sums row: its own UPDATE, as data, latest and windows of 512 slots together
+ * pass 100 KB.
+ */
+function candles(type, list, series) {
+  const windows = [];
+  for (let block = 0; block * BLOCK_SLOTS < list.length; block++) {
+    const slots = list.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
+    const histories = slots.map((metric, j) => {
+      const slot = block * BLOCK_SLOTS + j;
+      return metricHistory(pastWalk(type, metric, states[type][slot]), series[slot], first, bounds);
+    });
+    for (const [span, key] of [[HOUR, "hourly"], [DAY, "daily"]]) {
+      const rows = histories[0][key].map(([ts], i) => {
+        const cells = histories.map((history, j) => tuple(LAYOUT.candle, { symbol: slots[j][0], ...history[key][i][1] }));
+        return `('${type}', ${span}, ${block}, ${ts}, ${quote(JSON.stringify(cells))})`;
+      });
+      inserts("candles", "metric_type, span, block, ts, c", rows);
+      candleRows[key] += rows.length;
+    }
+    for (const history of histories) windows.push(history.windows.map(({ n, k, d, m2 }) => [n, k, d, m2]));
+  }
+  for (let part = 0; part * PART_SLOTS < list.length; part++) {
+    const entries = windows.slice(part * PART_SLOTS, (part + 1) * PART_SLOTS);
+    statement(`UPDATE sums SET windows = ${quote(JSON.stringify(entries))} WHERE metric_type = '${type}' AND part = ${part};`);
+  }
+}
+
 const ticks = Array.from({ length: minutes }, (_, i) => `(${first + i * MINUTE}, ${first + i * MINUTE + 2000}, ${total}, ${total})`);
 inserts("ticks", "ts, stored_at, markets, points", ticks, 1000);
 // day: the 24 h figures (src/storage/day.ts) are rebuilt from these frames by the first scheduled run.
-sql.push(
+// hour_ts stays NULL: the tracker starts the open hour itself.
+const cursors = bounds ? `, candles_until = ${bounds.candlesUntil}, days_until = ${bounds.daysUntil}` : "";
+statement(
   `UPDATE tracker_state SET version = version + 1, last_tick = ${end}, last_tick_stored_at = ${end + 2000},
      lo = ${end - DAY}, hi = ${end}, purged_until = ${end - DAY}, ledger = ledger + 1,
-     day = '{"ok":false}';`,
+     day = '{"ok":false}'${cursors};`,
 );
 
-const dir = mkdtempSync(join(tmpdir(), "tracker-seed-"));
-try {
-  const file = join(dir, "seed.sql");
-  writeFileSync(file, sql.join("\n"));
-  wrangler(["d1", "execute", "DB", "--local", "--file", file]);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
-}
+for (const file of files) wrangler(["d1", "execute", "DB", "--local", "--file", file]);
 console.log(
   `[seed] ${values} values: ${metrics.price.length} price + ${metrics.volume.length} volume metrics x ${minutes} minutes, ${new Date(first).toISOString()} .. ${new Date(end).toISOString()}`,
 );
+if (bounds) {
+  const iso = (ts) => new Date(ts).toISOString();
+  console.log(
+    `[seed] candles: ${candleRows.daily} daily rows from ${iso(bounds.from)}, ${candleRows.hourly} hourly rows from ${iso(bounds.hourlyFrom)}; ` +
+      `the tracker rolls up from ${iso(bounds.candlesUntil)} (days from ${iso(bounds.daysUntil)})`,
+  );
+}

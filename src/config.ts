@@ -47,7 +47,7 @@ export function loadConfig(env: TrackerEnv): Config {
 export const MIN_CANDLE_DAYS = MONTH_HOURS / 24 + 1;
 const MAX_CANDLE_DAYS = 36_500;
 
-/** HOURLY_CANDLE_DAYS (unset: 90) and DAILY_CANDLE_DAYS (unset or blank: for ever). */
+/** HOURLY_CANDLE_DAYS (unset: 31) and DAILY_CANDLE_DAYS (unset or blank: for ever). */
 export function candleRetention(env: { HOURLY_CANDLE_DAYS?: string; DAILY_CANDLE_DAYS?: string }): Retention {
   const days = (value: string | undefined, name: string, fallback: number | null) => {
     if (value === undefined || value.trim() === "") return fallback;

@@ -11,4 +11,9 @@ export interface Retention {
 }
 
 /** HOURLY_CANDLE_DAYS and DAILY_CANDLE_DAYS when unset. */
-export const DEFAULT_RETENTION: Retention = { hourlyDays: 90, dailyDays: null };
+/**
+ * Hourly: 31 days, the least the month window allows, not 90: at 40,000
+ * metrics 90 days of hourly rows alone take ~10.5 GB of D1's 10 GB
+ * (docs/candles.md, "Size"); 31 take 3.6 GB.
+ */
+export const DEFAULT_RETENTION: Retention = { hourlyDays: 31, dailyDays: null };

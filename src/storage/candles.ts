@@ -7,8 +7,9 @@
  *
  * 1. starts C at the oldest stored tick's hour (an upgraded tracker rolls up
  *    the day it holds) or at the first tick's;
- * 2. recomputes one block's window moments exactly from the stored candles
- *    (round robin: rounding never accumulates), as of c0;
+ * 2. in a run that closes an hour, recomputes the window moments of
+ *    ceil(blocks / 24) blocks exactly from the stored candles (round robin:
+ *    every block once a day, so rounding never accumulates), as of c0;
  * 3. re-rolls the hour of a late tick (ts < c0) from its frames and the tick's
  *    values, replacing the stored candle (and its day's row) and swapping it
  *    in the windows;
@@ -94,7 +95,8 @@ export async function planCandles(db: D1Database, input: CandleInput): Promise<C
   await start(run);
   const c0 = run.cursors.candlesUntil;
   if (c0 !== null) {
-    await rebuildWindows(run, c0);
+    // Only a run that closes an hour touches the windows: a run with nothing due writes nothing.
+    if (floorHour(input.newest) > c0) await rebuildWindows(run, c0);
     if (input.tick && input.tick.ts < c0) await reroll(run, c0, input.tick.ts);
     await rollHours(run, c0);
   }
@@ -413,16 +415,23 @@ function applyRow(run: Run, type: string, block: number, row: readonly Cell[], u
 const nonEmpty = (w: [Moments, Moments]): [Moments, Moments] | null => (w[0].n === 0 && w[1].n === 0 ? null : w);
 
 /**
- * One block's windows again from the stored candles, as of C = c0: hourly
- * rows for the partial day at each window's start, daily rows for the rest
- * (a day's row covers its hours before C, so the current day's too).
+ * The windows of the next WINDOW_REBUILDS blocks in turn again from the stored
+ * candles, as of C = c0, in a run that closes an hour: every block once a day
+ * (ceil(blocks / 24) an hour), so the rounding of the hourly add and remove
+ * never accumulates beyond a day's.
  */
 async function rebuildWindows(run: Run, c0: number): Promise<void> {
   const { blocks } = run.input;
-  if (blocks.length === 0) return;
-  const index = run.cursors.windowsBlock % blocks.length;
-  const [type, block] = blocks[index]!;
-  run.cursors.windowsBlock = (index + 1) % blocks.length;
+  const turns = Math.min(blocks.length, Math.ceil(blocks.length / 24));
+  for (let i = 0; i < turns; i++) {
+    const index = run.cursors.windowsBlock % blocks.length;
+    run.cursors.windowsBlock = (index + 1) % blocks.length;
+    await rebuildBlockWindows(run, c0, blocks[index]!);
+  }
+}
+
+/** One block's windows from hourly rows for the partial day at each window's start and daily rows for the rest (a day's row covers its hours before C, so the current day's too). */
+async function rebuildBlockWindows(run: Run, c0: number, [type, block]: [string, number]): Promise<void> {
   const one: [string, number][] = [[type, block]];
   const weekFrom = c0 - WEEK_HOURS * HOUR_MS;
   const monthFrom = c0 - MONTH_HOURS * HOUR_MS;

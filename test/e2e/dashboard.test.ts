@@ -10,8 +10,15 @@ import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cryptowatchInBrowser, launchChromium } from "./browser";
-import { candlesAnswer, DAY, HOUR, rankingAnswer, type RankingAnswer } from "./dashboard-fixtures";
 import { freePort, LIVE_SOURCES, startCryptowatch, startServer, startTracker, type LocalServer, type Tracker } from "./harness";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+interface RankingAnswer {
+  metric_type: string;
+  total: number;
+  ranking: { rank: number; symbol: string; stddev: number }[];
+}
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 /**
@@ -34,7 +41,8 @@ describe("the dashboard in Chromium", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     upstream = await startCryptowatch();
     state = mkdtempSync(join(tmpdir(), "tracker-dashboard-"));
-    const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state, "--minutes", String(SEEDED_MINUTES)], {
+    // And 30 days of candles before them: the week, month, year and all ranges have history to draw.
+    const seed = spawnSync("npm", ["run", "seed", "--", "--persist-to", state, "--minutes", String(SEEDED_MINUTES), "--days", "30"], {
       encoding: "utf8",
     });
     expect(seed.status, seed.stdout + seed.stderr).toBe(0);
@@ -414,14 +422,6 @@ describe("the dashboard in Chromium", () => {
 
   // --- Candles and volatility windows ---------------------------------------------------------
 
-  /**
-   * false: the page's requests for /candles and /ranking?window= are answered by fixtures in the
-   * API's documented contract (dashboard-fixtures.ts), as this branch's tracker does not serve
-   * them yet. Flip to true once it does: the same tests then run against the real endpoints
-   * (they assert against what the page fetched either way, and then also against tracker.get,
-   * which checks each answer against the OpenAPI document).
-   */
-  const CANDLES_ENDPOINTS_LIVE = false;
   const DESKTOP = { width: 1400, height: 900 };
   const PHONE = { width: 375, height: 812 };
   /** Each candle range: its interval, and how far back `since` must reach (at most 2,000 intervals). */
@@ -433,28 +433,6 @@ describe("the dashboard in Chromium", () => {
   ] as const;
   const isCandles = (url: string) => new URL(url).pathname.endsWith("/candles");
   const isRanking = (url: string) => new URL(url).pathname.endsWith("/ranking");
-
-  /** Until the tracker serves them: /candles and /ranking?window= from the fixtures. */
-  const fixtureRoutes = async (page: Page) => {
-    if (CANDLES_ENDPOINTS_LIVE) return;
-    await page.route(
-      (url) => url.pathname.endsWith("/candles"),
-      (route) => {
-        const { status, body } = candlesAnswer(new URL(route.request().url()));
-        return route.fulfill({ status, json: body });
-      },
-    );
-    await page.route(
-      (url) => url.pathname.endsWith("/ranking") && url.searchParams.has("window"),
-      async (route) => {
-        const url = new URL(route.request().url());
-        const window = url.searchParams.get("window")!;
-        url.searchParams.delete("window");
-        const response = await route.fetch({ url: url.toString() }); // the 24 h ranking: its metrics
-        return route.fulfill({ response, json: rankingAnswer((await response.json()) as RankingAnswer, window) });
-      },
-    );
-  };
 
   /** What the page shows on its chart: the x values (s) and each series. */
   const plotted = (page: Page) =>
@@ -503,7 +481,7 @@ describe("the dashboard in Chromium", () => {
 
   for (const [name, viewport] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
     it(`draws each range as the API gives it: 24 h of minutes, candles' closes with their high–low band (${name})`, async () => {
-      const { page } = await open("/#/price/btcusd", viewport, fixtureRoutes);
+      const { page } = await open("/#/price/btcusd", viewport);
       expect(await page.getAttribute('#ranges button[data-range="24h"]', "aria-pressed")).toBe("true");
       for (const { range, during, interval, back } of CANDLE_RANGES) {
         const fetched = (await chooseRange(page, range))!;
@@ -523,17 +501,10 @@ describe("the dashboard in Chromium", () => {
         // The chart: one point per candle the page received, its close, high and low.
         expect(fetched.status).toBe(200);
         const candles = fetched.body.candles as { time: string; close: number; high: number; low: number }[];
-        if (!CANDLES_ENDPOINTS_LIVE) expect(candles.length).toBeGreaterThan(interval === "1h" ? 100 : 300);
-        if (CANDLES_ENDPOINTS_LIVE) {
-          const direct = (await tracker.get(fetched.url.pathname + fetched.url.search)).body.candles as typeof candles;
-          expect(direct.map(({ time, close, high, low }) => ({ time, close, high, low }))).toEqual(candles.map(({ time, close, high, low }) => ({ time, close, high, low })));
-        }
-        if (candles.length === 0) {
-          expect(await plotted(page)).toBeNull();
-          expect(await page.textContent("#chart .chart-empty")).toMatch(new RegExp(`^No ${interval === "1h" ? "hourly" : "daily"} candle ${during} yet: `));
-          if (viewport === PHONE) await expectPhoneLayout(page);
-          continue;
-        }
+        // 30 days of seeded candles: a week or a month of hours, a month of days.
+        expect(candles.length).toBeGreaterThan(interval === "1h" ? 100 : 25);
+        const direct = (await tracker.get(fetched.url.pathname + fetched.url.search)).body.candles as typeof candles;
+        expect(direct.map(({ time, close, high, low }) => ({ time, close, high, low }))).toEqual(candles.map(({ time, close, high, low }) => ({ time, close, high, low })));
         expect(await plotted(page)).toEqual({
           kind: "candles",
           label: "price btcusd",
@@ -572,7 +543,7 @@ describe("the dashboard in Chromium", () => {
     });
 
     it(`ranks by the chosen window's volatility: the table is /ranking?window= (${name})`, async () => {
-      const { page } = await open("/#/price/ethbtc", viewport, fixtureRoutes);
+      const { page } = await open("/#/price/ethbtc", viewport);
       const day = (await tracker.get("/metric_types/price/ranking")).body as RankingAnswer;
       expect(await rankingTable(page)).toEqual(day.ranking);
       for (const window of ["7d", "30d", "24h"]) {
@@ -586,8 +557,8 @@ describe("the dashboard in Chromium", () => {
         await page.waitForFunction((text) => document.querySelector("#ranking-title")?.textContent === text, title, PATIENCE);
         expect(await rankingTable(page)).toEqual(answer.ranking);
         if (window === "24h") expect(answer.ranking).toEqual(day.ranking);
-        else if (!CANDLES_ENDPOINTS_LIVE) expect(answer.ranking).not.toEqual(day.ranking); // the fixture is told apart
-        if (CANDLES_ENDPOINTS_LIVE) expect((await tracker.get(url.pathname + url.search)).body).toEqual(answer);
+        else expect(answer.ranking).not.toEqual(day.ranking); // a week of seeded history is not the last day
+        expect((await tracker.get(url.pathname + url.search)).body).toEqual(answer);
         expect(await page.evaluate(() => location.hash)).toBe(window === "24h" ? "#/price/ethbtc" : `#/price/ethbtc?window=${window}`);
         expect(await page.$$eval("#windows button[aria-pressed=true]", (buttons) => buttons.map((b) => b.getAttribute("data-window")))).toEqual([window]);
         // The chosen metric keeps its highlighted row, and the header gives its rank in that window.
@@ -602,7 +573,7 @@ describe("the dashboard in Chromium", () => {
   }
 
   it("keeps the range and the window in the link: restored on load, kept across metrics and types, back and forward", async () => {
-    const { page, requests } = await open("/#/price/ethbtc?range=30d&window=7d", DESKTOP, fixtureRoutes);
+    const { page, requests } = await open("/#/price/ethbtc?range=30d&window=7d", DESKTOP);
     const candleRequests = () => requests.filter(isCandles).map((url) => new URL(url));
     const lastCandles = () => candleRequests().at(-1)!;
     expect(lastCandles().pathname).toBe("/metric_types/price/metrics/ethbtc/candles");

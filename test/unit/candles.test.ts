@@ -10,7 +10,8 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { Point } from "../../src/domain/point";
 import { combine, momentsOf, remove, stdOf, type Moments } from "../../src/lib/moments";
-import { ROLLUP_MAX_HOURS } from "../../src/storage/candles";
+import { candleRetention, ConfigError } from "../../src/config";
+import { DEFAULT_RETENTION, ROLLUP_MAX_HOURS } from "../../src/storage/candles";
 import { insertTick, maintainStorage } from "../../src/storage/ticks";
 import { expectCandlesMatchValues, expected, record, type Record_ } from "./candles-check";
 import { count, DAY, expectSumsMatchStoredValues, HOUR, MINUTE, random, resetDatabase } from "./helpers";
@@ -185,5 +186,20 @@ describe("candles: the roll-up", () => {
     await insertTick(env.DB, { ts: START + 3 * HOUR, storedAt: 0, markets: 1, points }, { hourlyDays: 31, dailyDays: 31 });
     expect(await env.DB.prepare("SELECT count(*) AS n FROM candles WHERE span = ?1 AND ts < ?2").bind(DAY, START - DAY).first("n")).toBe(0);
     expect(await count("candles")).toBeGreaterThan(0);
+  });
+});
+
+describe("candles: retention vars", () => {
+  it("HOURLY_CANDLE_DAYS and DAILY_CANDLE_DAYS: whole days from 31 to 36,500, blank for the default", () => {
+    expect(candleRetention({})).toEqual(DEFAULT_RETENTION);
+    expect(DEFAULT_RETENTION).toEqual({ hourlyDays: 31, dailyDays: null });
+    expect(candleRetention({ HOURLY_CANDLE_DAYS: " ", DAILY_CANDLE_DAYS: "" })).toEqual({ hourlyDays: 31, dailyDays: null });
+    expect(candleRetention({ HOURLY_CANDLE_DAYS: "90", DAILY_CANDLE_DAYS: " 365 " })).toEqual({ hourlyDays: 90, dailyDays: 365 });
+    expect(candleRetention({ HOURLY_CANDLE_DAYS: "31", DAILY_CANDLE_DAYS: "36500" })).toEqual({ hourlyDays: 31, dailyDays: 36500 });
+    for (const bad of ["30", "0", "-40", "45.5", "1e2", "ninety", "36501"]) {
+      expect(() => candleRetention({ HOURLY_CANDLE_DAYS: bad }), bad).toThrow(ConfigError);
+      expect(() => candleRetention({ HOURLY_CANDLE_DAYS: bad }), bad).toThrow(`HOURLY_CANDLE_DAYS must be a whole number of days from 31 to 36500, got "${bad}"`);
+      expect(() => candleRetention({ DAILY_CANDLE_DAYS: bad }), bad).toThrow(`DAILY_CANDLE_DAYS must be a whole number of days from 31 to 36500 (or blank: for ever), got "${bad}"`);
+    }
   });
 });
