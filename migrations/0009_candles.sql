@@ -24,8 +24,12 @@ CREATE TABLE candles (
 -- windows: per slot null or [[n, mean, m2] of 7 d, [n, mean, m2] of 30 d], the
 --   stored values of the closed hours [candles_until - 168 h, candles_until)
 --   and [candles_until - 720 h, candles_until).
+-- variances: per slot null or [symbol, variance of 7 d, of 30 d] (null where
+--   the window holds no value): the windows with the open hour, as the ranking
+--   reads them (one small document per 512 metrics, nothing to combine).
 ALTER TABLE sums ADD COLUMN hour TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE sums ADD COLUMN windows TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sums ADD COLUMN variances TEXT NOT NULL DEFAULT '[]';
 
 -- hour_ts: the hour sums.hour describes (NULL: none yet).
 -- candles_until: every hour before it that had stored values has its hourly

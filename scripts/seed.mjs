@@ -176,6 +176,7 @@ for (const [type, list] of Object.entries(metrics)) {
  */
 function candles(type, list, series) {
   const windows = [];
+  const variances = [];
   for (let block = 0; block * BLOCK_SLOTS < list.length; block++) {
     const slots = list.slice(block * BLOCK_SLOTS, (block + 1) * BLOCK_SLOTS);
     const histories = slots.map((metric, j) => {
@@ -190,11 +191,18 @@ function candles(type, list, series) {
       inserts("candles", "metric_type, span, block, ts, c", rows);
       candleRows[key] += rows.length;
     }
-    for (const history of histories) windows.push(history.windows.map(({ n, k, d, m2 }) => [n, k, d, m2]));
+    histories.forEach((history, j) => {
+      windows.push(history.windows.map(({ n, k, d, m2 }) => [n, k, d, m2]));
+      // What the 7 d and 30 d rankings read (no open hour yet: the tracker starts it).
+      const [week, month] = history.windows.map(({ n, m2 }) => (n > 0 ? m2 / n : null));
+      variances.push(tuple(LAYOUT.variances, { symbol: slots[j][0], week, month }));
+    });
   }
   for (let part = 0; part * PART_SLOTS < list.length; part++) {
     const entries = windows.slice(part * PART_SLOTS, (part + 1) * PART_SLOTS);
     statement(`UPDATE sums SET windows = ${quote(JSON.stringify(entries))} WHERE metric_type = '${type}' AND part = ${part};`);
+    const ranked = variances.slice(part * PART_SLOTS, (part + 1) * PART_SLOTS);
+    statement(`UPDATE sums SET variances = ${quote(JSON.stringify(ranked))} WHERE metric_type = '${type}' AND part = ${part};`);
   }
 }
 

@@ -10,7 +10,7 @@
 import { INTERVAL_MS, type CandleInterval, type RankWindow } from "../domain/intervals";
 import { combine, meanOf, mergeCandles, NO_MOMENTS, stdOf, type Candle, type Moments } from "../lib/moments";
 import { DAY_MS, HOUR_MS, iso } from "../lib/time";
-import { BLOCK_SLOTS, inPart, partOf, readCandleTuple, readHourTuple, readSumsTuple, readWindowsTuple } from "./layout";
+import { BLOCK_SLOTS, inPart, partOf, readCandleTuple, readHourTuple, readVariancesTuple } from "./layout";
 import type { Reader, RankRow } from "./queries";
 
 /** A candle as the API shows it. */
@@ -179,30 +179,22 @@ export async function candles(
 
 /**
  * Every metric of a type ranked by the standard deviation of its values over
- * the 7 (30) days ending with the current hour: per slot the closed hours'
- * moments in `sums.windows` plus the open hour's `sums.hour` entry when it is
- * not rolled yet. One row per sums row (512 metrics) and the state row.
+ * the 7 (30) days ending with the current hour: per slot the variance the
+ * ledger writes with every sums row (`sums.variances`: the closed hours'
+ * moments of `sums.windows` with the open hour's `sums.hour`), so a request
+ * reads one small document per 512 metrics and combines nothing.
  * Ranked as rankAll (queries.ts): most volatile first, ties share a rank.
  */
 export async function rankWindow(db: Reader, metricType: string, window: RankWindow): Promise<RankRow[]> {
-  const [state, parts] = await Promise.all([
-    db.prepare("SELECT candles_until, days_until, hour_ts FROM tracker_state WHERE id = 1").first<Cursors>(),
-    db.prepare("SELECT data, hour, windows FROM sums WHERE metric_type = ?1").bind(metricType).all<{ data: string; hour: string; windows: string }>(),
-  ]);
-  const withOpenHour = state !== null && openHour(state) !== null;
-  const which = window === "7d" ? 0 : 1;
+  const parts = await db.prepare("SELECT variances FROM sums WHERE metric_type = ?1").bind(metricType).all<{ variances: string }>();
   const rows: { symbol: string; variance: number }[] = [];
   for (const part of parts.results) {
-    const data = JSON.parse(part.data) as (unknown[] | null)[];
-    const hours = withOpenHour ? (JSON.parse(part.hour) as (unknown[] | null)[]) : [];
-    const windows = JSON.parse(part.windows) as (unknown[] | null)[];
-    data.forEach((entry, i) => {
-      if (!entry) return;
-      let m: Moments = readWindowsTuple(windows[i])?.[which] ?? NO_MOMENTS;
-      const hour = readHourTuple(hours[i]);
-      if (hour) m = combine(m, hour);
-      if (m.n > 0) rows.push({ symbol: readSumsTuple(entry).symbol, variance: Math.max(m.m2, 0) / m.n });
-    });
+    for (const entry of JSON.parse(part.variances) as (unknown[] | null)[]) {
+      if (!entry) continue;
+      const { symbol, week, month } = readVariancesTuple(entry);
+      const variance = window === "7d" ? week : month;
+      if (variance !== null) rows.push({ symbol, variance });
+    }
   }
   rows.sort((a, b) => b.variance - a.variance || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
   let rank = 0;

@@ -42,6 +42,9 @@ export const CANDLE = positions(layout.candle, ["symbol", "open", "high", "low",
 /** A slot's entry of `sums.hour`: the open hour's [open, high, low, close, n, k, d, m2, open ts, close ts], mean = k + d. */
 export const HOUR = positions(layout.hour, ["open", "high", "low", "close", "n", "k", "d", "m2", "openTs", "closeTs"] as const);
 
+/** A slot's entry of `sums.variances`: [symbol, variance of the 7 d window, of the 30 d one] (null: no value in it). */
+export const VARIANCES = positions(layout.variances, ["symbol", "week", "month"] as const);
+
 export type SumsField = keyof typeof SUMS;
 export type LatestField = keyof typeof LATEST;
 
@@ -152,6 +155,18 @@ export function readWindowsTuple(t: readonly unknown[] | null | undefined): Wind
   };
   return [moments(t[0]), moments(t[1])];
 }
+
+export interface VariancesEntry {
+  symbol: string;
+  week: number | null;
+  month: number | null;
+}
+export const variancesTuple = (entry: VariancesEntry): unknown[] => tupleOf(layout.variances, entry);
+export const readVariancesTuple = (t: readonly unknown[]): VariancesEntry => ({
+  symbol: t[VARIANCES.symbol] as string,
+  week: (t[VARIANCES.week] ?? null) as number | null,
+  month: (t[VARIANCES.month] ?? null) as number | null,
+});
 
 /** SQL: a field of the sums entry `tuple` (a JSON array), e.g. sumsField("n") is `t ->> 1`. */
 export const sumsField = (field: SumsField, tuple = "t") => `${tuple} ->> ${SUMS[field]}`;

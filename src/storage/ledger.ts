@@ -26,7 +26,7 @@
  * failure in it is a real error, not a race.
  */
 import { MONTH_HOURS, planCandles, type CandleCursors, type CandleSlot, type Retention } from "./candles";
-import type { Moments } from "../lib/moments";
+import { combine, NO_MOMENTS, type Moments } from "../lib/moments";
 import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
 import { floorMinute, iso, MINUTE_MS } from "../lib/time";
 import { WINDOW_MS } from "./window";
@@ -43,8 +43,10 @@ import {
   readWindowsTuple,
   readSumsTuple,
   sumsTuple,
+  variancesTuple,
   windowsTuple,
   type StoredLayout,
+  type VariancesEntry,
 } from "./layout";
 
 /** The layout's numbers, here too for the callers that always imported them from the ledger. */
@@ -174,9 +176,10 @@ interface PartRow {
   day: string;
   hour: string;
   windows: string;
+  variances: string;
 }
 
-function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): PartRow[] {
+function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean, openHour: boolean): PartRow[] {
   const parts: PartRow[] = [];
   for (let start = 0; start < slots.length; start += PART_SLOTS) {
     const part = slots.slice(start, start + PART_SLOTS);
@@ -189,9 +192,22 @@ function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean): Part
       day: JSON.stringify(part.map((s) => s && dayTuple(s.day))),
       hour: JSON.stringify(part.map((s) => s?.hour && hourTuple(s.hour))),
       windows: JSON.stringify(part.map((s) => s?.windows && windowsTuple(s.windows))),
+      variances: JSON.stringify(part.map((s) => s && variancesTuple(slotVariances(s, openHour)))),
     });
   }
   return parts;
+}
+
+/**
+ * What the 7 d and 30 d rankings read: each window's closed hours with the
+ * open hour (when it is after them), as a variance; null when it holds no value.
+ */
+function slotVariances(s: SlotSums, openHour: boolean): VariancesEntry {
+  const variance = (closed: Moments | undefined) => {
+    const m = openHour && s.hour ? combine(closed ?? NO_MOMENTS, s.hour) : (closed ?? NO_MOMENTS);
+    return m.n > 0 ? Math.max(m.m2, 0) / m.n : null;
+  };
+  return { symbol: s.symbol, week: variance(s.windows?.[0]), month: variance(s.windows?.[1]) };
 }
 
 function dayTuple(day: SlotDay): unknown[] {
@@ -617,17 +633,20 @@ function forgetMetrics(slots: (SlotSums | null)[], purgeTo: number): number[] {
 /** The sums rows of every type that changed, and the removal of the parts beyond them. */
 function writeSums(db: D1Database, draft: Draft, figuresOk: boolean): Draft {
   const statements: D1PreparedStatement[] = [];
+  // The open hour counts in the windows once it is after their closed hours (not while the roll-up is behind).
+  const { hourTs, candlesUntil } = draft.candles;
+  const openHour = hourTs !== null && (candlesUntil === null || hourTs >= candlesUntil);
   for (const type of draft.changed) {
-    const parts = partRows(draft.sums.get(type)!, figuresOk);
-    parts.forEach(({ data, latest, day, hour, windows }, part) =>
+    const parts = partRows(draft.sums.get(type)!, figuresOk, openHour);
+    parts.forEach(({ data, latest, day, hour, windows, variances }, part) =>
       statements.push(
         db
           .prepare(
-            `INSERT INTO sums (metric_type, part, data, latest, day, hour, windows) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            `INSERT INTO sums (metric_type, part, data, latest, day, hour, windows, variances) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT DO UPDATE SET data = excluded.data, latest = excluded.latest, day = excluded.day,
-               hour = excluded.hour, windows = excluded.windows`,
+               hour = excluded.hour, windows = excluded.windows, variances = excluded.variances`,
           )
-          .bind(type, part, data, latest, day, hour, windows),
+          .bind(type, part, data, latest, day, hour, windows, variances),
       ),
     );
     statements.push(db.prepare("DELETE FROM sums WHERE metric_type = ?1 AND part >= ?2").bind(type, parts.length));

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { meanOf, type Candle, type Moments } from "../../src/lib/moments";
-import { PART_SLOTS, readCandleTuple, readHourTuple, readSumsTuple, readWindowsTuple } from "../../src/storage/layout";
+import { PART_SLOTS, readCandleTuple, readHourTuple, readSumsTuple, readVariancesTuple, readWindowsTuple } from "../../src/storage/layout";
 import { DAY, HOUR } from "./helpers";
 
 /** Every value a test stored: "type/symbol" -> ts -> value. */
@@ -112,17 +112,19 @@ export async function expectCandlesMatchValues(values: Record_, since: number): 
 
 /** sums.hour: the values of hour_ts; sums.windows: of [C - 168 h, C) and [C - 720 h, C). */
 async function expectSumsEntries(values: Record_, state: State) {
-  const { results } = await env.DB.prepare("SELECT metric_type, part, data, hour, windows FROM sums").all<{
+  const { results } = await env.DB.prepare("SELECT metric_type, part, data, hour, windows, variances FROM sums").all<{
     metric_type: string;
     part: number;
     data: string;
     hour: string;
     windows: string;
+    variances: string;
   }>();
   for (const row of results) {
     const data = JSON.parse(row.data) as (unknown[] | null)[];
     const hours = JSON.parse(row.hour) as (unknown[] | null)[];
     const windows = JSON.parse(row.windows) as (unknown[] | null)[];
+    const variances = JSON.parse(row.variances) as (unknown[] | null)[];
     data.forEach((t, i) => {
       if (!t) return;
       const key = `${row.metric_type}/${readSumsTuple(t).symbol}`;
@@ -140,6 +142,16 @@ async function expectSumsEntries(values: Record_, state: State) {
           const want = expected(values.get(key), c - hoursBack * HOUR, c);
           if (want === null) expect(w?.[k]?.n ?? 0, `${where}: window ${hoursBack} h`).toBe(0);
           else expectCandle(w![k], want, `${where}: window ${hoursBack} h`);
+          // What the ranking reads: the window's values with the open hour's, as a variance.
+          const open = state.hour_ts !== null && state.hour_ts >= c;
+          const all = [...(values.get(key) ?? [])].filter(([ts]) => (ts >= c - hoursBack * HOUR && ts < c) || (open && ts >= state.hour_ts! && ts < state.hour_ts! + HOUR));
+          const v = readVariancesTuple(variances[i]!);
+          const got = k === 0 ? v.week : v.month;
+          if (all.length === 0) expect(got, `${where}: variance ${hoursBack} h`).toBeNull();
+          else {
+            const ref = expected(new Map(all), -Infinity, Infinity)!;
+            expect(Math.abs(got! - ref.m2 / ref.n) <= 1e-9 * (ref.m2 / ref.n), `${where}: variance ${hoursBack} h ${got} vs ${ref.m2 / ref.n}`).toBe(true);
+          }
         }
       }
     });
