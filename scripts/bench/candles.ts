@@ -18,8 +18,8 @@
 import { combine, mergeCandles, momentsOf, NO_MOMENTS, type Candle, type Moments, type TimedCandle } from "../../src/lib/moments";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../src/lib/time";
 import { candles, rankWindow } from "../../src/storage/candle-queries";
-import { DAILY_SPAN, HOURLY_SPAN } from "../../src/storage/candles";
-import { BLOCK_SLOTS, PART_SLOTS, candleTuple, hourTuple, latestTuple, sumsTuple, windowsTuple } from "../../src/storage/layout";
+import { DAILY_SPAN, HOURLY_SPAN, slotVariances } from "../../src/storage/candles";
+import { BLOCK_SLOTS, PART_SLOTS, candleTuple, hourTuple, latestTuple, sumsTuple, variancesTuple, windowsTuple } from "../../src/storage/layout";
 import { jsonArrayChunks } from "../../src/storage/payload";
 import type { RankWindow } from "../../src/domain/intervals";
 import type { Reader } from "../../src/storage/queries";
@@ -222,7 +222,7 @@ export async function seedCandleMonth(db: D1Database, metrics: number, candlesUn
       .bind(metrics, idBase, type, PREFIX[type])
       .run();
     const variances: Record<RankWindow, { symbol: string; variance: number }[]> = { "7d": [], "30d": [] };
-    const sums: { data: unknown; latest: unknown; hour: unknown; windows: unknown }[] = [];
+    const sums: { data: unknown; latest: unknown; hour: unknown; windows: unknown; variances: unknown }[] = [];
     for (let block = 0; block * BLOCK_SLOTS < metrics; block++) {
       const hours: (unknown[] | null)[][] = Array.from({ length: CLOSED_HOURS }, () => Array<unknown[] | null>(BLOCK_SLOTS).fill(null));
       const days: (unknown[] | null)[][] = Array.from({ length: Math.floor(CLOSED_HOURS / 24) }, () => Array<unknown[] | null>(BLOCK_SLOTS).fill(null));
@@ -267,6 +267,8 @@ export async function seedCandleMonth(db: D1Database, metrics: number, candlesUn
           latest: latestTuple({ symbol, ts: null, value: null, figures: null }),
           hour: openHour && hourTuple(openHour),
           windows: week.n > 0 || month.n > 0 ? windowsTuple([week, month]) : null,
+          // As the ledger writes them (hour_ts = candles_until below: the open hour counts).
+          variances: variancesTuple(slotVariances({ symbol, hour: openHour, windows: [week, month] }, true)),
         });
         for (const w of ["7d", "30d"] as const) {
           const variance = twoPassVariance(values, (CLOSED_HOURS - WINDOW_HOURS[w]) * 60, MINUTES);
@@ -301,7 +303,7 @@ export async function seedCandleMonth(db: D1Database, metrics: number, candlesUn
       const slice = sums.slice(part * PART_SLOTS, (part + 1) * PART_SLOTS);
       parts.push(
         db
-          .prepare("INSERT INTO sums (metric_type, part, data, latest, hour, windows) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+          .prepare("INSERT INTO sums (metric_type, part, data, latest, hour, windows, variances) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
           .bind(
             type,
             part,
@@ -309,6 +311,7 @@ export async function seedCandleMonth(db: D1Database, metrics: number, candlesUn
             JSON.stringify(slice.map((e) => e.latest)),
             JSON.stringify(slice.map((e) => e.hour)),
             JSON.stringify(slice.map((e) => e.windows)),
+            JSON.stringify(slice.map((e) => e.variances)),
           ),
       );
     }

@@ -25,6 +25,8 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const args = process.argv.slice(2);
+/** The hourly candles' default retention, as deployed (wrangler.toml's HOURLY_CANDLE_DAYS). */
+const HOURLY_DEFAULT_DAYS = Number(/HOURLY_CANDLE_DAYS\s*=\s*"(\d+)"/.exec(readFileSync(join(root, "wrangler.toml"), "utf8"))[1]);
 const option = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
@@ -411,8 +413,8 @@ function candleReport(d1) {
   const bytesOf = (span) => (measured ? onDisk[span] : payload(spans[span]));
   const perRow = { hourlyRowBytes: bytesOf("hourly") / spans.hourly.rows, dailyRowBytes: bytesOf("daily") / spans.daily.rows };
   const year = (metrics) => {
-    const first = candleBytes(perRow, { metrics, years: 1, hourlyDays: 90, dailyDays: null });
-    const second = candleBytes(perRow, { metrics, years: 2, hourlyDays: 90, dailyDays: null });
+    const first = candleBytes(perRow, { metrics, years: 1, hourlyDays: HOURLY_DEFAULT_DAYS, dailyDays: null });
+    const second = candleBytes(perRow, { metrics, years: 2, hourlyDays: HOURLY_DEFAULT_DAYS, dailyDays: null });
     return { ...first, each_further_year: second.total - first.total };
   };
   const size = {
@@ -447,7 +449,7 @@ function candleReport(d1) {
     ]),
     "",
     `Rank exactness against the two-pass std over each metric's minute values: ${Object.entries(rank).map(([w, r]) => `${w}: ${r.exactness.ours.mismatches} / ${r.exactness.naive.mismatches} mismatches (ours / naive), ours vs naive ${r.exactness.ours_vs_naive}, worst relative std ${r.exactness.ours.worstRelative.toExponential(2)} / ${r.exactness.naive.worstRelative.toExponential(2)}; ${r.speedup.toFixed(0)}x faster than naive`).join("; ")}.`,
-    `Storage after 30 simulated days (${f(spans.hourly.rows)} hourly rows, ${f(spans.daily.rows)} daily, blocks of 48): ${mb(size.after_30_days.bytes)} (${size.method}; the columns alone ${mb(payload(spans.hourly) + payload(spans.daily))}); ${f(Math.round(perRow.hourlyRowBytes))} bytes a hourly row, ${f(Math.round(perRow.dailyRowBytes))} a daily one. First year with the default retention (hourly 90 days, daily for ever): ${mb(size.first_year.metrics_4000.total)} at 4,000 metrics, ${mb(size.first_year.metrics_40000.total)} at 40,000; each further year ${mb(size.first_year.metrics_4000.each_further_year)} / ${mb(size.first_year.metrics_40000.each_further_year)}.`,
+    `Storage after 30 simulated days (${f(spans.hourly.rows)} hourly rows, ${f(spans.daily.rows)} daily, blocks of 48): ${mb(size.after_30_days.bytes)} (${size.method}; the columns alone ${mb(payload(spans.hourly) + payload(spans.daily))}); ${f(Math.round(perRow.hourlyRowBytes))} bytes a hourly row, ${f(Math.round(perRow.dailyRowBytes))} a daily one. First year with the default retention (hourly ${HOURLY_DEFAULT_DAYS} days, daily for ever): ${mb(size.first_year.metrics_4000.total)} at 4,000 metrics, ${mb(size.first_year.metrics_40000.total)} at 40,000; each further year ${mb(size.first_year.metrics_4000.each_further_year)} / ${mb(size.first_year.metrics_40000.each_further_year)}.`,
     `Month seeded in ${(c.month.seed.ms / 1000).toFixed(1)} s: ${f(c.month.seed.hourly_rows)} hourly rows, ${f(c.month.seed.daily_rows)} daily (+${f(c.month.seed.older_daily_rows)} older synthetic days), ${f(c.month.seed.naive_rows)} naive rows.`,
   ];
   return { results, targets, how, lines };

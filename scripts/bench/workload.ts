@@ -345,7 +345,7 @@ export async function measureRead(db: D1Database, design: Design, read: string, 
  * (`candles: false`). Minutes `from`..`from + 59` are measured on both; they
  * hold the tick that closes an hour (the roll-up: hourly rows, the day's row,
  * the windows) and its retention delete, which finds one hour of hourly rows
- * 90 days old to delete, as every hour does in the steady state.
+ * HOURLY_CANDLE_DAYS (default) old to delete, as every hour does in the steady state.
  */
 export async function measureCandleHour(withCandles: D1Database, without: D1Database, metrics: number, from: number) {
   const closing = Math.ceil((from * MINUTE_MS) / HOUR_MS) * HOUR_MS;

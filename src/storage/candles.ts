@@ -25,7 +25,7 @@
  */
 import { addValue, candleOf, combine, mergeCandles, NO_MOMENTS, remove, type Candle, type Moments, type TimedCandle } from "../lib/moments";
 import { DAY_MS, HOUR_MS, iso } from "../lib/time";
-import { BLOCK_SLOTS, candleTuple, readCandleTuple, type WindowsEntry } from "./layout";
+import { BLOCK_SLOTS, candleTuple, readCandleTuple, type VariancesEntry, type WindowsEntry } from "./layout";
 import { jsonArrayChunks } from "./payload";
 import { MONTH_HOURS, WEEK_HOURS, type Retention } from "../domain/candles";
 
@@ -510,6 +510,18 @@ function retention(run: Run, { hourlyDays, dailyDays }: Retention): void {
       );
     }
   }
+}
+
+/**
+ * What the 7 d and 30 d rankings read: each window's closed hours with the
+ * open hour (when it is after them), as a variance; null when it holds no value.
+ */
+export function slotVariances(s: CandleSlot, openHour: boolean): VariancesEntry {
+  const variance = (closed: Moments | undefined) => {
+    const m = openHour && s.hour ? combine(closed ?? NO_MOMENTS, s.hour) : (closed ?? NO_MOMENTS);
+    return m.n > 0 ? Math.max(m.m2, 0) / m.n : null;
+  };
+  return { symbol: s.symbol, week: variance(s.windows?.[0]), month: variance(s.windows?.[1]) };
 }
 
 /** For the sums rows: a slot's windows entry. */

@@ -25,8 +25,8 @@
  * that passed it runs against the very state it was planned from, and a later
  * failure in it is a real error, not a race.
  */
-import { MONTH_HOURS, planCandles, type CandleCursors, type CandleSlot, type Retention } from "./candles";
-import { combine, NO_MOMENTS, type Moments } from "../lib/moments";
+import { MONTH_HOURS, planCandles, slotVariances, type CandleCursors, type CandleSlot, type Retention } from "./candles";
+import type { Moments } from "../lib/moments";
 import { emptyDay, parseDayState, planDay, slotFigures, type DayState, type SlotDay } from "./day";
 import { floorMinute, iso, MINUTE_MS } from "../lib/time";
 import { WINDOW_MS } from "./window";
@@ -46,7 +46,6 @@ import {
   variancesTuple,
   windowsTuple,
   type StoredLayout,
-  type VariancesEntry,
 } from "./layout";
 
 /** The layout's numbers, here too for the callers that always imported them from the ledger. */
@@ -196,18 +195,6 @@ function partRows(slots: readonly (SlotSums | null)[], figuresOk: boolean, openH
     });
   }
   return parts;
-}
-
-/**
- * What the 7 d and 30 d rankings read: each window's closed hours with the
- * open hour (when it is after them), as a variance; null when it holds no value.
- */
-function slotVariances(s: SlotSums, openHour: boolean): VariancesEntry {
-  const variance = (closed: Moments | undefined) => {
-    const m = openHour && s.hour ? combine(closed ?? NO_MOMENTS, s.hour) : (closed ?? NO_MOMENTS);
-    return m.n > 0 ? Math.max(m.m2, 0) / m.n : null;
-  };
-  return { symbol: s.symbol, week: variance(s.windows?.[0]), month: variance(s.windows?.[1]) };
 }
 
 function dayTuple(day: SlotDay): unknown[] {
